@@ -1,0 +1,225 @@
+//! The webshell wire format: binary WebSocket frames shared by the browser client and the server.
+//!
+//! Every WebSocket *binary* message carries exactly one frame, encoded with bincode 2
+//! ([`bincode::config::standard`]: the variant index is a varint, then the fields in order;
+//! byte strings are a varint length followed by the raw bytes). Text messages are not used.
+//!
+//! The WebSocket subprotocol [`SUBPROTOCOL`] names this format. A peer that offers none, or only
+//! unknown ones, is refused with close code [`close_code::UNSUPPORTED_SUBPROTOCOL`].
+//!
+//! # Frames
+//!
+//! | dir | tag | frame | meaning |
+//! |-----|-----|-------|---------|
+//! | C→S | 0 | [`ClientFrame::Stdin`]`(bytes)` | keystrokes / pasted bytes, passed through untouched |
+//! | C→S | 1 | [`ClientFrame::Resize`]` { cols, rows }` | terminal size; the first one starts the exec |
+//! | C→S | 2 | [`ClientFrame::StdinClose`] | end of input (EOF on the process's stdin) |
+//! | C→S | 3 | [`ClientFrame::Keepalive`]`(nonce)` | liveness probe; the server echoes the nonce |
+//! | S→C | 0 | [`ServerFrame::Hello`]` { version, session_id, command }` | the exec runs; `command` is what actually runs |
+//! | S→C | 1 | [`ServerFrame::Stdout`]`(bytes)` | terminal output (all output when a TTY is used) |
+//! | S→C | 2 | [`ServerFrame::Stderr`]`(bytes)` | standard error, only without a TTY |
+//! | S→C | 3 | [`ServerFrame::Exit`]` { code, reason }` | the process ended; the server then closes |
+//! | S→C | 4 | [`ServerFrame::Error`]` { kind, message }` | the session failed; the server then closes |
+//! | S→C | 5 | [`ServerFrame::Keepalive`]`(nonce)` | echo of a client keepalive |
+//!
+//! # Extending the format
+//!
+//! New frames are only ever appended (the next tag for flow-control acks is C→S 4). A receiver
+//! that meets a tag it does not know gets [`DecodeError::UnknownFrame`] and must skip that
+//! frame rather than fail, so old peers keep working. [`ErrorKind`] likewise decodes unknown
+//! kinds to [`ErrorKind::Other`]. Changing an existing frame is a new [`SUBPROTOCOL`] version.
+//! The golden tests below pin the bytes, so a change to the format cannot be accidental.
+
+use bincode::de::Decoder;
+use bincode::enc::Encoder;
+use bincode::error::{DecodeError as BincodeDecodeError, EncodeError};
+use bincode::{Decode, Encode};
+
+/// The WebSocket subprotocol that names this format and its version.
+pub const SUBPROTOCOL: &str = "webshell.v1";
+/// The format version carried in [`ServerFrame::Hello`].
+pub const PROTOCOL_VERSION: u16 = 1;
+/// Largest encoded frame either side accepts; larger input is refused before it is allocated.
+pub const MAX_FRAME_BYTES: usize = 1 << 20;
+
+/// WebSocket close codes the server uses (4000–4999 is the application range; 4000 + the
+/// closest HTTP status, so they read like the REST errors).
+pub mod close_code {
+    /// The process exited, or the client went away.
+    pub const NORMAL: u16 = 1000;
+    /// The server is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// A frame could not be decoded, or violated the protocol.
+    pub const BAD_FRAME: u16 = 4400;
+    /// The Kubernetes API refused the exec (RBAC).
+    pub const FORBIDDEN: u16 = 4403;
+    /// Namespace, pod or container does not exist.
+    pub const NOT_FOUND: u16 = 4404;
+    /// The client offered no subprotocol, or none this server speaks.
+    pub const UNSUPPORTED_SUBPROTOCOL: u16 = 4406;
+    /// The client never sent its first [`super::ClientFrame::Resize`].
+    pub const TIMEOUT: u16 = 4408;
+    /// The exec could not run (no shell, command not found, container not running).
+    pub const EXEC_FAILED: u16 = 4422;
+    /// The Kubernetes API server could not be reached.
+    pub const UPSTREAM: u16 = 4502;
+}
+
+/// Browser → server.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum ClientFrame {
+    /// Bytes for the process's stdin.
+    Stdin(Vec<u8>),
+    /// The terminal's size in character cells.
+    Resize {
+        /// Columns.
+        cols: u16,
+        /// Rows.
+        rows: u16,
+    },
+    /// Close the process's stdin.
+    StdinClose,
+    /// Liveness probe; echoed back as [`ServerFrame::Keepalive`].
+    Keepalive(u64),
+}
+
+/// Server → browser.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub enum ServerFrame {
+    /// The exec has started.
+    Hello {
+        /// [`PROTOCOL_VERSION`] of the server.
+        version: u16,
+        /// Identifies the session in server logs.
+        session_id: String,
+        /// The command that actually runs (e.g. `["bash"]` after shell selection).
+        command: Vec<String>,
+    },
+    /// Output bytes (everything, when a TTY is attached).
+    Stdout(Vec<u8>),
+    /// Standard error bytes (only without a TTY).
+    Stderr(Vec<u8>),
+    /// The process ended.
+    Exit {
+        /// Exit status; 0 on success.
+        code: i32,
+        /// Kubernetes' reason, e.g. `NonZeroExitCode`, or `Completed`.
+        reason: String,
+    },
+    /// The session failed.
+    Error {
+        /// What failed.
+        kind: ErrorKind,
+        /// A message for a person.
+        message: String,
+    },
+    /// Echo of [`ClientFrame::Keepalive`].
+    Keepalive(u64),
+}
+
+/// Why a session failed. Encoded as a varint; unknown values decode to [`ErrorKind::Other`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The request or a frame was malformed.
+    BadRequest,
+    /// Namespace, pod or container not found.
+    NotFound,
+    /// Kubernetes RBAC refused the exec.
+    Forbidden,
+    /// The container has no shell; a debug container is the way in.
+    NoShell,
+    /// The exec could not start or broke off.
+    ExecFailed,
+    /// The Kubernetes API server is unreachable.
+    Upstream,
+    /// A kind this build does not know.
+    Other,
+}
+
+impl ErrorKind {
+    const WIRE: [ErrorKind; 7] = [
+        Self::BadRequest,
+        Self::NotFound,
+        Self::Forbidden,
+        Self::NoShell,
+        Self::ExecFailed,
+        Self::Upstream,
+        Self::Other,
+    ];
+}
+
+impl Encode for ErrorKind {
+    fn encode<E: Encoder>(&self, encoder: &mut E) -> Result<(), EncodeError> {
+        let tag = Self::WIRE.iter().position(|k| k == self).unwrap_or(Self::WIRE.len() - 1);
+        (tag as u32).encode(encoder)
+    }
+}
+
+impl<Context> Decode<Context> for ErrorKind {
+    fn decode<D: Decoder<Context = Context>>(decoder: &mut D) -> Result<Self, BincodeDecodeError> {
+        let tag = u32::decode(decoder)? as usize;
+        Ok(Self::WIRE.get(tag).copied().unwrap_or(Self::Other))
+    }
+}
+bincode::impl_borrow_decode!(ErrorKind);
+
+/// Why bytes did not decode to a frame.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum DecodeError {
+    /// A frame tag from a newer peer; skip the frame.
+    #[error("unknown frame tag {0}")]
+    UnknownFrame(u32),
+    /// Larger than [`MAX_FRAME_BYTES`].
+    #[error("frame of {0} bytes exceeds the {MAX_FRAME_BYTES} byte limit")]
+    TooLarge(usize),
+    /// Bytes left over after the frame.
+    #[error("{0} trailing bytes after the frame")]
+    TrailingBytes(usize),
+    /// Anything else: truncated input, bad lengths, invalid UTF-8 in a string field.
+    #[error("malformed frame: {0}")]
+    Malformed(String),
+}
+
+const CONFIG: bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Varint,
+    bincode::config::Limit<MAX_FRAME_BYTES>,
+> = bincode::config::standard().with_limit::<MAX_FRAME_BYTES>();
+
+/// A frame type of this protocol: [`ClientFrame`] or [`ServerFrame`].
+pub trait Frame: Encode + Decode<()> + Sized {
+    /// Encodes the frame into one WebSocket binary message.
+    fn to_bytes(&self) -> Vec<u8> {
+        // Encoding into a Vec cannot fail: no I/O, and every field type is encodable.
+        bincode::encode_to_vec(self, CONFIG).unwrap_or_default()
+    }
+
+    /// Decodes one WebSocket binary message. Never panics; allocations are bounded by
+    /// [`MAX_FRAME_BYTES`].
+    fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        if bytes.len() > MAX_FRAME_BYTES {
+            return Err(DecodeError::TooLarge(bytes.len()));
+        }
+        match bincode::decode_from_slice::<Self, _>(bytes, CONFIG) {
+            Ok((frame, used)) if used == bytes.len() => Ok(frame),
+            Ok((_, used)) => Err(DecodeError::TrailingBytes(bytes.len() - used)),
+            Err(BincodeDecodeError::UnexpectedVariant { found, .. }) => {
+                Err(DecodeError::UnknownFrame(found))
+            }
+            Err(e) => Err(DecodeError::Malformed(e.to_string())),
+        }
+    }
+}
+
+impl Frame for ClientFrame {}
+impl Frame for ServerFrame {}
+
+/// Picks the subprotocol to speak from those a client offered, or `None` to refuse.
+pub fn negotiate<'a>(offered: impl IntoIterator<Item = &'a str>) -> Option<&'static str> {
+    offered.into_iter().any(|p| p.trim() == SUBPROTOCOL).then_some(SUBPROTOCOL)
+}
+
+pub mod rest;
+
+#[cfg(test)]
+mod tests;
