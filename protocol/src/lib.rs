@@ -150,7 +150,10 @@ impl ErrorKind {
 
 impl Encode for ErrorKind {
     fn encode<E: Encoder>(&self, encoder: &mut E) -> Result<(), EncodeError> {
-        let tag = Self::WIRE.iter().position(|k| k == self).unwrap_or(Self::WIRE.len() - 1);
+        let tag = Self::WIRE
+            .iter()
+            .position(|k| k == self)
+            .unwrap_or(Self::WIRE.len() - 1);
         (tag as u32).encode(encoder)
     }
 }
@@ -216,7 +219,10 @@ impl Frame for ServerFrame {}
 
 /// Picks the subprotocol to speak from those a client offered, or `None` to refuse.
 pub fn negotiate<'a>(offered: impl IntoIterator<Item = &'a str>) -> Option<&'static str> {
-    offered.into_iter().any(|p| p.trim() == SUBPROTOCOL).then_some(SUBPROTOCOL)
+    offered
+        .into_iter()
+        .any(|p| p.trim() == SUBPROTOCOL)
+        .then_some(SUBPROTOCOL)
 }
 
 pub mod rest;

@@ -18,9 +18,16 @@ fn error_kind() -> impl Strategy<Value = ErrorKind> {
 
 fn server_frame() -> impl Strategy<Value = ServerFrame> {
     prop_oneof![
-        (any::<u16>(), ".{0,40}", prop::collection::vec(".{0,20}", 0..4)).prop_map(
-            |(version, session_id, command)| ServerFrame::Hello { version, session_id, command }
-        ),
+        (
+            any::<u16>(),
+            ".{0,40}",
+            prop::collection::vec(".{0,20}", 0..4)
+        )
+            .prop_map(|(version, session_id, command)| ServerFrame::Hello {
+                version,
+                session_id,
+                command
+            }),
         prop::collection::vec(any::<u8>(), 0..4096).prop_map(ServerFrame::Stdout),
         prop::collection::vec(any::<u8>(), 0..4096).prop_map(ServerFrame::Stderr),
         (any::<i32>(), ".{0,40}").prop_map(|(code, reason)| ServerFrame::Exit { code, reason }),
@@ -59,9 +66,24 @@ proptest! {
 #[test]
 fn golden_client_frames() {
     let cases: &[(ClientFrame, &[u8])] = &[
-        (ClientFrame::Stdin(b"ls\r".to_vec()), &[0, 3, b'l', b's', b'\r']),
-        (ClientFrame::Resize { cols: 120, rows: 40 }, &[1, 120, 40]),
-        (ClientFrame::Resize { cols: 300, rows: 50 }, &[1, 251, 44, 1, 50]),
+        (
+            ClientFrame::Stdin(b"ls\r".to_vec()),
+            &[0, 3, b'l', b's', b'\r'],
+        ),
+        (
+            ClientFrame::Resize {
+                cols: 120,
+                rows: 40,
+            },
+            &[1, 120, 40],
+        ),
+        (
+            ClientFrame::Resize {
+                cols: 300,
+                rows: 50,
+            },
+            &[1, 251, 44, 1, 50],
+        ),
         (ClientFrame::StdinClose, &[2]),
         (ClientFrame::Keepalive(7), &[3, 7]),
     ];
@@ -75,15 +97,34 @@ fn golden_client_frames() {
 fn golden_server_frames() {
     let cases: &[(ServerFrame, &[u8])] = &[
         (
-            ServerFrame::Hello { version: 1, session_id: "s1".into(), command: vec!["sh".into()] },
+            ServerFrame::Hello {
+                version: 1,
+                session_id: "s1".into(),
+                command: vec!["sh".into()],
+            },
             &[0, 1, 2, b's', b'1', 1, 2, b's', b'h'],
         ),
         (ServerFrame::Stdout("é".into()), &[1, 2, 0xc3, 0xa9]),
         (ServerFrame::Stderr(b"!".to_vec()), &[2, 1, b'!']),
-        (ServerFrame::Exit { code: 3, reason: "X".into() }, &[3, 6, 1, b'X']),
-        (ServerFrame::Exit { code: -1, reason: String::new() }, &[3, 1, 0]),
         (
-            ServerFrame::Error { kind: ErrorKind::NoShell, message: "m".into() },
+            ServerFrame::Exit {
+                code: 3,
+                reason: "X".into(),
+            },
+            &[3, 6, 1, b'X'],
+        ),
+        (
+            ServerFrame::Exit {
+                code: -1,
+                reason: String::new(),
+            },
+            &[3, 1, 0],
+        ),
+        (
+            ServerFrame::Error {
+                kind: ErrorKind::NoShell,
+                message: "m".into(),
+            },
             &[4, 3, 1, b'm'],
         ),
         (ServerFrame::Keepalive(300), &[5, 251, 44, 1]),
@@ -98,27 +139,42 @@ fn golden_server_frames() {
 fn stdout_bytes_are_not_reinterpreted_even_when_they_split_a_utf8_character() {
     let half = vec![0xe2, 0x82]; // the first two bytes of '€'
     let frame = ServerFrame::Stdout(half.clone());
-    assert_eq!(ServerFrame::from_bytes(&frame.to_bytes()), Ok(ServerFrame::Stdout(half)));
+    assert_eq!(
+        ServerFrame::from_bytes(&frame.to_bytes()),
+        Ok(ServerFrame::Stdout(half))
+    );
 }
 
 #[test]
 fn a_frame_from_a_newer_peer_is_reported_as_unknown_so_it_can_be_skipped() {
-    assert_eq!(ClientFrame::from_bytes(&[4, 9]), Err(DecodeError::UnknownFrame(4)));
-    assert_eq!(ServerFrame::from_bytes(&[6]), Err(DecodeError::UnknownFrame(6)));
+    assert_eq!(
+        ClientFrame::from_bytes(&[4, 9]),
+        Err(DecodeError::UnknownFrame(4))
+    );
+    assert_eq!(
+        ServerFrame::from_bytes(&[6]),
+        Err(DecodeError::UnknownFrame(6))
+    );
 }
 
 #[test]
 fn an_error_kind_from_a_newer_peer_decodes_as_other() {
     assert_eq!(
         ServerFrame::from_bytes(&[4, 99, 0]),
-        Ok(ServerFrame::Error { kind: ErrorKind::Other, message: String::new() })
+        Ok(ServerFrame::Error {
+            kind: ErrorKind::Other,
+            message: String::new()
+        })
     );
 }
 
 #[test]
 fn oversized_input_is_refused_before_decoding() {
     let bytes = vec![0u8; MAX_FRAME_BYTES + 1];
-    assert_eq!(ClientFrame::from_bytes(&bytes), Err(DecodeError::TooLarge(MAX_FRAME_BYTES + 1)));
+    assert_eq!(
+        ClientFrame::from_bytes(&bytes),
+        Err(DecodeError::TooLarge(MAX_FRAME_BYTES + 1))
+    );
 }
 
 #[test]
@@ -126,17 +182,26 @@ fn a_length_prefix_claiming_huge_data_fails_without_allocating_it() {
     // Stdin with a varint length of u64::MAX (tag 253 = u64 follows).
     let mut bytes = vec![0, 253];
     bytes.extend_from_slice(&u64::MAX.to_le_bytes());
-    assert!(matches!(ClientFrame::from_bytes(&bytes), Err(DecodeError::Malformed(_))));
+    assert!(matches!(
+        ClientFrame::from_bytes(&bytes),
+        Err(DecodeError::Malformed(_))
+    ));
 }
 
 #[test]
 fn trailing_bytes_are_an_error() {
-    assert_eq!(ClientFrame::from_bytes(&[2, 0]), Err(DecodeError::TrailingBytes(1)));
+    assert_eq!(
+        ClientFrame::from_bytes(&[2, 0]),
+        Err(DecodeError::TrailingBytes(1))
+    );
 }
 
 #[test]
 fn empty_input_is_malformed() {
-    assert!(matches!(ServerFrame::from_bytes(&[]), Err(DecodeError::Malformed(_))));
+    assert!(matches!(
+        ServerFrame::from_bytes(&[]),
+        Err(DecodeError::Malformed(_))
+    ));
 }
 
 #[test]

@@ -1,0 +1,320 @@
+//! The pod side of a session: kube-rs `exec` (WebSocket, v5.channel.k8s.io with v4 fallback)
+//! adapted to a [`RemoteProcess`].
+
+use futures::future::{BoxFuture, ready};
+use futures::{FutureExt, SinkExt};
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
+use kube::Api;
+use kube::api::{AttachParams, TerminalSize};
+use webshell_protocol::ErrorKind;
+
+use crate::error::classify;
+use crate::session::{LaunchError, Outcome, ProcessLauncher, RemoteProcess, TermSize};
+use crate::shell::probe_command;
+
+/// Buffer between kube-rs's socket loop and our reader; larger reads mean fewer frames.
+const OUTPUT_BUFFER: usize = 64 * 1024;
+
+/// An exec into one container, started when the session knows the terminal size.
+pub struct KubeExec {
+    /// Pods of the target namespace.
+    pub pods: Api<Pod>,
+    /// Pod name.
+    pub pod: String,
+    /// Container name.
+    pub container: String,
+    /// Explicit command; `None` runs the shell probe.
+    pub command: Option<Vec<String>>,
+    /// Allocate a TTY (stderr is then merged into stdout by the runtime).
+    pub tty: bool,
+}
+
+impl ProcessLauncher for KubeExec {
+    fn launch(self, size: TermSize) -> BoxFuture<'static, Result<RemoteProcess, LaunchError>> {
+        self.start(size).boxed()
+    }
+}
+
+impl KubeExec {
+    async fn start(self, size: TermSize) -> Result<RemoteProcess, LaunchError> {
+        let shell_probe = self.command.is_none();
+        let command = self.command.clone().unwrap_or_else(probe_command);
+        let params = AttachParams::default()
+            .container(&self.container)
+            .stdin(true)
+            .stdout(true)
+            .stderr(!self.tty)
+            .tty(self.tty)
+            .max_stdout_buf_size(OUTPUT_BUFFER)
+            .max_stderr_buf_size(OUTPUT_BUFFER);
+        let mut attached = match self.pods.exec(&self.pod, command.clone(), &params).await {
+            Ok(attached) => attached,
+            Err(e) => return Err(self.explain(&e).await),
+        };
+
+        let resize = match attached.terminal_size() {
+            Some(mut sizes) => {
+                // The first size goes out before any output is read, so the first prompt fits.
+                let _ = sizes.send(terminal_size(size)).await;
+                let sink = sizes
+                    .sink_map_err(|_| ())
+                    .with(|s| ready(Ok(terminal_size(s))));
+                Some(Box::pin(sink) as crate::session::ResizeSink)
+            }
+            None => None,
+        };
+        let stdin = attached.stdin().map(|w| Box::new(w) as _);
+        let stdout = match attached.stdout() {
+            Some(r) => Box::new(r) as _,
+            None => return Err(exec_failed("the exec has no stdout".into())),
+        };
+        let stderr = attached.stderr().map(|r| Box::new(r) as _);
+        let status = attached.take_status();
+        let container = self.container.clone();
+        // The outcome future owns the AttachedProcess: dropping the session drops it, and
+        // that closes the exec connection, which makes the kubelet hang up the process.
+        let outcome = async move {
+            let status = match status {
+                Some(status) => status.await,
+                None => None,
+            };
+            drop(attached);
+            outcome_of(status, shell_probe, &container)
+        }
+        .boxed();
+        Ok(RemoteProcess {
+            stdin,
+            stdout,
+            stderr,
+            resize,
+            outcome,
+            shell_probe,
+            command,
+        })
+    }
+
+    /// Turns a failed exec into a clear error. The WebSocket upgrade only tells the status
+    /// code, so on failure (never on the happy path) we look at the pod to say why.
+    async fn explain(&self, e: &kube::Error) -> LaunchError {
+        let err = classify(e);
+        let kind = match err.reason {
+            "Forbidden" | "Unauthorized" => {
+                return LaunchError {
+                    kind: ErrorKind::Forbidden,
+                    message: format!(
+                        "you may not exec into pod {}: {}",
+                        self.pod,
+                        if err.message.is_empty() {
+                            "forbidden"
+                        } else {
+                            &err.message
+                        }
+                    ),
+                };
+            }
+            "Upstream" => {
+                return LaunchError {
+                    kind: ErrorKind::Upstream,
+                    message: err.message,
+                };
+            }
+            _ => ErrorKind::ExecFailed,
+        };
+        match self.pods.get(&self.pod).await {
+            Err(e) if classify(&e).reason == "NotFound" => LaunchError {
+                kind: ErrorKind::NotFound,
+                message: format!("pod {} not found", self.pod),
+            },
+            Ok(pod) => diagnose_container(&pod, &self.container).unwrap_or(LaunchError {
+                kind,
+                message: err.message,
+            }),
+            Err(_) => LaunchError {
+                kind,
+                message: err.message,
+            },
+        }
+    }
+}
+
+fn terminal_size(s: TermSize) -> TerminalSize {
+    TerminalSize {
+        width: s.cols,
+        height: s.rows,
+    }
+}
+
+fn exec_failed(message: String) -> LaunchError {
+    LaunchError {
+        kind: ErrorKind::ExecFailed,
+        message,
+    }
+}
+
+/// Why an exec into `container` of `pod` cannot work, if the pod says so.
+pub fn diagnose_container(pod: &Pod, container: &str) -> Option<LaunchError> {
+    let spec = pod.spec.as_ref()?;
+    let names: Vec<&str> = spec.containers.iter().map(|c| c.name.as_str()).collect();
+    if !names.contains(&container) {
+        return Some(LaunchError {
+            kind: ErrorKind::NotFound,
+            message: format!(
+                "container {container} not found in pod {}; it has: {}",
+                pod.metadata.name.as_deref().unwrap_or_default(),
+                names.join(", ")
+            ),
+        });
+    }
+    let state = pod
+        .status
+        .as_ref()?
+        .container_statuses
+        .as_ref()?
+        .iter()
+        .find(|s| s.name == container)?
+        .state
+        .as_ref()?;
+    if state.running.is_some() {
+        return None;
+    }
+    let why = match (&state.waiting, &state.terminated) {
+        (Some(w), _) => format!("waiting ({})", w.reason.as_deref().unwrap_or("unknown")),
+        (_, Some(t)) => format!("terminated with exit code {}", t.exit_code),
+        _ => "not running".into(),
+    };
+    Some(exec_failed(format!(
+        "container {container} is {why}; exec needs a running container"
+    )))
+}
+
+/// Maps the exec's final `Status` (channel 3) to how the process ended.
+pub fn outcome_of(status: Option<Status>, shell_probe: bool, container: &str) -> Outcome {
+    let Some(status) = status else {
+        return Outcome::Failed(exec_failed("the exec ended without an exit status".into()));
+    };
+    if status.status.as_deref() == Some("Success") {
+        return Outcome::Exited {
+            code: 0,
+            reason: "Completed".into(),
+        };
+    }
+    let reason = status.reason.unwrap_or_default();
+    if reason == "NonZeroExitCode" {
+        let code = status
+            .details
+            .and_then(|d| d.causes)
+            .unwrap_or_default()
+            .into_iter()
+            .find(|c| c.reason.as_deref() == Some("ExitCode"))
+            .and_then(|c| c.message?.parse().ok());
+        if let Some(code) = code {
+            return Outcome::Exited { code, reason };
+        }
+    }
+    let message = status
+        .message
+        .unwrap_or_else(|| format!("exec failed: {reason}"));
+    if shell_probe && is_not_found(&message) {
+        return Outcome::Failed(LaunchError {
+            kind: ErrorKind::NoShell,
+            message: format!(
+                "container {container} has no shell (neither bash nor sh). \
+                 Distroless images often have none: add an ephemeral debug container \
+                 with a shell, e.g. `kubectl debug -it <pod> --image=busybox --target={container}`."
+            ),
+        });
+    }
+    Outcome::Failed(exec_failed(message))
+}
+
+/// How container runtimes report a missing executable.
+fn is_not_found(message: &str) -> bool {
+    message.contains("executable file not found") || message.contains("no such file or directory")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{StatusCause, StatusDetails};
+
+    fn failure(reason: &str, message: &str, exit_code: Option<&str>) -> Status {
+        Status {
+            status: Some("Failure".into()),
+            reason: Some(reason.into()),
+            message: Some(message.into()),
+            details: exit_code.map(|c| StatusDetails {
+                causes: Some(vec![StatusCause {
+                    reason: Some("ExitCode".into()),
+                    message: Some(c.into()),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn success_is_exit_code_zero() {
+        let status = Status {
+            status: Some("Success".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            outcome_of(Some(status), false, "c"),
+            Outcome::Exited {
+                code: 0,
+                reason: "Completed".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_non_zero_exit_code_comes_from_the_exit_code_cause() {
+        let status = failure(
+            "NonZeroExitCode",
+            "command terminated with non-zero exit code",
+            Some("3"),
+        );
+        assert_eq!(
+            outcome_of(Some(status), false, "c"),
+            Outcome::Exited {
+                code: 3,
+                reason: "NonZeroExitCode".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_missing_sh_under_the_probe_is_the_no_shell_error_naming_the_container() {
+        let status = failure(
+            "InternalError",
+            r#"exec: "sh": executable file not found in $PATH"#,
+            None,
+        );
+        match outcome_of(Some(status), true, "app") {
+            Outcome::Failed(e) => {
+                assert_eq!(e.kind, ErrorKind::NoShell);
+                assert!(e.message.contains("container app"));
+                assert!(e.message.contains("kubectl debug"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_explicit_command_is_an_exec_failure_with_the_runtime_message() {
+        let message = r#"exec: "htop": executable file not found in $PATH"#;
+        let status = failure("InternalError", message, None);
+        assert_eq!(
+            outcome_of(Some(status), false, "c"),
+            Outcome::Failed(exec_failed(message.into()))
+        );
+    }
+
+    #[test]
+    fn no_status_at_all_is_a_failure() {
+        assert!(matches!(outcome_of(None, false, "c"), Outcome::Failed(_)));
+    }
+}
