@@ -103,6 +103,12 @@ pub async fn exec(
         }
     };
     let (code, reason) = refusal.unwrap_or_default();
+    // Browsers fail a handshake whose response selects none of the offered subprotocols,
+    // hiding our reason; echoing the client's first offer lets the close reason through.
+    let ws = match offered.first() {
+        Some(first) if code == close_code::UNSUPPORTED_SUBPROTOCOL => ws.protocols([first.clone()]),
+        _ => ws,
+    };
     ws.on_upgrade(move |mut socket| async move {
         let frame = CloseFrame {
             code,

@@ -24,7 +24,9 @@ pub fn state_dir() -> PathBuf {
     }
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache")
+        });
     cache.join("webshell/cluster")
 }
 
@@ -37,10 +39,16 @@ pub fn kubeconfig_path() -> PathBuf {
 pub async fn client(user: &str) -> anyhow::Result<kube::Client> {
     let path = kubeconfig_path();
     if !path.exists() {
-        bail!("the test cluster is not up ({} missing): run e2e/cluster/cluster.sh up", path.display());
+        bail!(
+            "the test cluster is not up ({} missing): run e2e/cluster/cluster.sh up",
+            path.display()
+        );
     }
     let kubeconfig = Kubeconfig::read_from(&path)?;
-    let options = KubeConfigOptions { context: Some(user.into()), ..Default::default() };
+    let options = KubeConfigOptions {
+        context: Some(user.into()),
+        ..Default::default()
+    };
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?;
     Ok(kube::Client::try_from(config)?)
 }
@@ -81,7 +89,15 @@ pub async fn read_until(
 }
 
 /// Runs a command without a TTY and returns (stdout, stderr, exit status).
-pub async fn run(pods: &Api<Pod>, pod: &str, command: &[&str]) -> anyhow::Result<(String, String, Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Status>)> {
+pub async fn run(
+    pods: &Api<Pod>,
+    pod: &str,
+    command: &[&str],
+) -> anyhow::Result<(
+    String,
+    String,
+    Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Status>,
+)> {
     let params = AttachParams::default().stdin(false).stderr(true);
     let mut process = pods.exec(pod, command.iter().copied(), &params).await?;
     collect(&mut process).await
@@ -89,13 +105,27 @@ pub async fn run(pods: &Api<Pod>, pod: &str, command: &[&str]) -> anyhow::Result
 
 async fn collect(
     process: &mut AttachedProcess,
-) -> anyhow::Result<(String, String, Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Status>)> {
+) -> anyhow::Result<(
+    String,
+    String,
+    Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Status>,
+)> {
     let stdout = process.stdout().map(tokio_util_read);
     let stderr = process.stderr().map(tokio_util_read);
     let status = process.take_status().context("status taken")?;
     let (out, err) = tokio::join!(
-        async { match stdout { Some(f) => f.await, None => String::new() } },
-        async { match stderr { Some(f) => f.await, None => String::new() } },
+        async {
+            match stdout {
+                Some(f) => f.await,
+                None => String::new(),
+            }
+        },
+        async {
+            match stderr {
+                Some(f) => f.await,
+                None => String::new(),
+            }
+        },
     );
     let status = tokio::time::timeout(Duration::from_secs(10), status).await?;
     Ok((out, err, status))
@@ -107,14 +137,24 @@ async fn tokio_util_read(mut reader: impl tokio::io::AsyncRead + Unpin) -> Strin
     String::from_utf8_lossy(&all).into_owned()
 }
 
+/// Whether `pod` has a process with `pid` (an exec of `kill -0`, through the cluster).
+pub async fn is_alive(pods: &Api<Pod>, pod: &str, pid: &str) -> anyhow::Result<bool> {
+    let probe = format!("kill -0 {pid}");
+    let (_, _, status) = run(pods, pod, &["sh", "-c", &probe]).await?;
+    Ok(status.and_then(|s| s.status).as_deref() == Some("Success"))
+}
+
 /// Waits until `pod` has no process with `pid` (checked through the cluster: an exec of
 /// `kill -0`), returning how long that took.
-pub async fn wait_gone(pods: &Api<Pod>, pod: &str, pid: &str, within: Duration) -> anyhow::Result<Duration> {
+pub async fn wait_gone(
+    pods: &Api<Pod>,
+    pod: &str,
+    pid: &str,
+    within: Duration,
+) -> anyhow::Result<Duration> {
     let start = std::time::Instant::now();
     loop {
-        let probe = format!("kill -0 {pid}");
-        let (_, _, status) = run(pods, pod, &["sh", "-c", &probe]).await?;
-        if status.and_then(|s| s.status).as_deref() != Some("Success") {
+        if !is_alive(pods, pod, pid).await? {
             return Ok(start.elapsed());
         }
         if start.elapsed() > within {

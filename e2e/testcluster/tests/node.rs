@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures::SinkExt;
 use kube::api::{AttachParams, LogParams, TerminalSize};
-use testcluster::{demo_pods, next_lines, read_until, run, wait_gone};
+use testcluster::{demo_pods, is_alive, next_lines, read_until, run, wait_gone};
 use tokio::io::AsyncWriteExt;
 
 const T: Duration = Duration::from_secs(10);
@@ -17,14 +17,28 @@ fn tty() -> AttachParams {
 #[tokio::test]
 async fn a_tty_exec_sees_its_size_and_a_resize_fires_sigwinch() -> anyhow::Result<()> {
     let pods = demo_pods("admin").await?;
-    let mut bash = pods.exec("bash-pod", ["bash", "--norc", "-i"], &tty()).await?;
+    let mut bash = pods
+        .exec("bash-pod", ["bash", "--norc", "-i"], &tty())
+        .await?;
     let mut sizes = bash.terminal_size().expect("tty");
     let mut stdin = bash.stdin().expect("stdin");
     let mut stdout = bash.stdout().expect("stdout");
-    sizes.send(TerminalSize { width: 80, height: 24 }).await?;
-    stdin.write_all(b"trap 'echo winch-fired' WINCH; stty size\n").await?;
+    sizes
+        .send(TerminalSize {
+            width: 80,
+            height: 24,
+        })
+        .await?;
+    stdin
+        .write_all(b"trap 'echo winch-fired' WINCH; stty size\n")
+        .await?;
     read_until(&mut stdout, "24 80", T).await?;
-    sizes.send(TerminalSize { width: 120, height: 40 }).await?;
+    sizes
+        .send(TerminalSize {
+            width: 120,
+            height: 40,
+        })
+        .await?;
     read_until(&mut stdout, "winch-fired", T).await?;
     stdin.write_all(b"stty size\n").await?;
     read_until(&mut stdout, "40 120", T).await?;
@@ -38,7 +52,10 @@ async fn exit_3_is_a_non_zero_exit_code_status_with_code_3() -> anyhow::Result<(
     let status = status.expect("a status");
     assert_eq!(status.reason.as_deref(), Some("NonZeroExitCode"));
     let cause = &status.details.expect("details").causes.expect("causes")[0];
-    assert_eq!((cause.reason.as_deref(), cause.message.as_deref()), (Some("ExitCode"), Some("3")));
+    assert_eq!(
+        (cause.reason.as_deref(), cause.message.as_deref()),
+        (Some("ExitCode"), Some("3"))
+    );
     Ok(())
 }
 
@@ -48,7 +65,12 @@ async fn ctrl_c_interrupts_sleep_100() -> anyhow::Result<()> {
     let script = r#"trap 'echo got-sigint' INT; echo ready; sleep 100; echo after-sleep"#;
     let mut process = pods.exec("bash-pod", ["sh", "-c", script], &tty()).await?;
     let mut sizes = process.terminal_size().expect("tty");
-    sizes.send(TerminalSize { width: 80, height: 24 }).await?;
+    sizes
+        .send(TerminalSize {
+            width: 80,
+            height: 24,
+        })
+        .await?;
     let mut stdin = process.stdin().expect("stdin");
     let mut stdout = process.stdout().expect("stdout");
     read_until(&mut stdout, "ready", T).await?;
@@ -62,11 +84,18 @@ async fn ctrl_c_interrupts_sleep_100() -> anyhow::Result<()> {
 #[tokio::test]
 async fn without_a_tty_stderr_is_kept_apart_and_stdin_eof_is_delivered() -> anyhow::Result<()> {
     let pods = demo_pods("admin").await?;
-    let (out, err, _) = run(&pods, "bash-pod", &["sh", "-c", "echo to-out; echo to-err >&2"]).await?;
+    let (out, err, _) = run(
+        &pods,
+        "bash-pod",
+        &["sh", "-c", "echo to-out; echo to-err >&2"],
+    )
+    .await?;
     assert_eq!((out.as_str(), err.as_str()), ("to-out\n", "to-err\n"));
 
     let params = AttachParams::default().stdin(true).stderr(true);
-    let mut cat = pods.exec("bash-pod", ["sh", "-c", "cat; echo eof-seen"], &params).await?;
+    let mut cat = pods
+        .exec("bash-pod", ["sh", "-c", "cat; echo eof-seen"], &params)
+        .await?;
     let mut stdin = cat.stdin().expect("stdin");
     let mut stdout = cat.stdout().expect("stdout");
     stdin.write_all(b"piped\n").await?;
@@ -79,7 +108,10 @@ async fn without_a_tty_stderr_is_kept_apart_and_stdin_eof_is_delivered() -> anyh
 #[tokio::test]
 async fn bob_is_forbidden_to_exec_while_alice_may() -> anyhow::Result<()> {
     let bob = demo_pods("bob").await?;
-    match bob.exec("bash-pod", ["true"], &AttachParams::default()).await {
+    match bob
+        .exec("bash-pod", ["true"], &AttachParams::default())
+        .await
+    {
         Err(kube::Error::Api(status)) => {
             assert_eq!((status.code, status.reason.as_str()), (403, "Forbidden"));
             assert!(status.message.contains("pods/exec"), "{}", status.message);
@@ -107,12 +139,27 @@ async fn distroless_pod_has_no_sh() -> anyhow::Result<()> {
 #[tokio::test]
 async fn closing_the_exec_stream_ends_the_remote_process_within_2s() -> anyhow::Result<()> {
     let pods = demo_pods("admin").await?;
-    let mut process = pods.exec("bash-pod", ["sh", "-c", "echo pid=$$; exec sleep 100"], &tty()).await?;
+    let mut process = pods
+        .exec(
+            "bash-pod",
+            ["sh", "-c", "echo pid=$$; exec sleep 100"],
+            &tty(),
+        )
+        .await?;
     let mut sizes = process.terminal_size().expect("tty");
-    sizes.send(TerminalSize { width: 80, height: 24 }).await?;
+    sizes
+        .send(TerminalSize {
+            width: 80,
+            height: 24,
+        })
+        .await?;
     let mut stdout = process.stdout().expect("stdout");
     let seen = read_until(&mut stdout, "\n", T).await?;
     let pid = seen.trim().trim_start_matches("pid=").to_string();
+    assert!(
+        is_alive(&pods, "bash-pod", &pid).await?,
+        "the check must see the live process"
+    );
     drop(stdout);
     drop(process); // aborts the connection, as the server does when a browser goes away
     let took = wait_gone(&pods, "bash-pod", &pid, Duration::from_secs(2)).await?;
@@ -123,9 +170,16 @@ async fn closing_the_exec_stream_ends_the_remote_process_within_2s() -> anyhow::
 #[tokio::test]
 async fn logs_follow_new_lines() -> anyhow::Result<()> {
     let pods = demo_pods("admin").await?;
-    let params = LogParams { follow: true, tail_lines: Some(1), ..Default::default() };
+    let params = LogParams {
+        follow: true,
+        tail_lines: Some(1),
+        ..Default::default()
+    };
     let lines = next_lines(pods.log_stream("bash-pod", &params).await?, 3, T).await?;
-    let ticks: Vec<u64> = lines.iter().map(|l| l.trim_start_matches("tick ").parse().expect("tick N")).collect();
+    let ticks: Vec<u64> = lines
+        .iter()
+        .map(|l| l.trim_start_matches("tick ").parse().expect("tick N"))
+        .collect();
     assert!(ticks.windows(2).all(|w| w[1] == w[0] + 1), "{lines:?}");
     Ok(())
 }
