@@ -205,3 +205,54 @@ async fn each_pod_has_its_own_hostname_and_working_directory() -> anyhow::Result
     assert_ne!(bash.lines().nth(1), sh.lines().nth(1));
     Ok(())
 }
+
+#[tokio::test]
+async fn an_ephemeral_debug_container_starts_and_can_be_execd_into() -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Patch, PatchParams};
+    let pods = demo_pods("admin").await?;
+    // Ephemeral containers cannot be removed, so each run adds one with a fresh name.
+    let name = format!("debug-{}", std::process::id());
+    let patch = serde_json::json!({"spec": {"ephemeralContainers": [{
+        "name": name, "image": "webshell.test/bash", "command": ["sleep", "3600"],
+        "targetContainerName": "main",
+    }]}});
+    pods.patch_ephemeral_containers(
+        "distroless-pod",
+        &PatchParams::default(),
+        &Patch::Strategic(patch),
+    )
+    .await?;
+    let running = tokio::time::timeout(T, async {
+        loop {
+            let pod: Pod = pods.get("distroless-pod").await?;
+            let status = pod
+                .status
+                .and_then(|s| s.ephemeral_container_statuses)
+                .unwrap_or_default();
+            if status
+                .iter()
+                .any(|s| s.name == name && s.state.as_ref().is_some_and(|st| st.running.is_some()))
+            {
+                return anyhow::Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    running??;
+    let params = AttachParams::default()
+        .container(&name)
+        .stdin(false)
+        .stderr(true);
+    let mut process = pods
+        .exec(
+            "distroless-pod",
+            ["sh", "-c", "echo debug-in-$HOSTNAME"],
+            &params,
+        )
+        .await?;
+    let mut stdout = process.stdout().expect("stdout");
+    read_until(&mut stdout, "debug-in-distroless-pod", T).await?;
+    Ok(())
+}
