@@ -1,0 +1,380 @@
+//! The webshell SPA: pick a namespace, a pod and a container, get a terminal.
+//!
+//! State lives in a few signals; the URL is the source of truth for which terminal is open
+//! (`/t/{ns}/{pod}/{container}`, see [`crate::route`]): selecting pushes a history entry,
+//! back/forward re-reads the path.
+
+use leptos::ev;
+use leptos::prelude::*;
+use webshell_protocol::rest::{Namespace, Pod};
+
+use crate::api;
+use crate::pod_list::PodList;
+use crate::route::Route;
+use crate::status::TerminalStatus;
+use crate::terminal::Terminal;
+
+/// The container a terminal is open to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Namespace.
+    pub namespace: String,
+    /// Pod name.
+    pub pod: String,
+    /// Container name.
+    pub container: String,
+}
+
+impl Target {
+    fn route(&self) -> Route {
+        Route::Terminal {
+            namespace: self.namespace.clone(),
+            pod: self.pod.clone(),
+            container: Some(self.container.clone()),
+        }
+    }
+}
+
+/// The namespace to show first: `demo` (the test cluster's), else `default`, else the first.
+pub fn default_namespace(namespaces: &[Namespace]) -> Option<String> {
+    ["demo", "default"]
+        .iter()
+        .find_map(|want| namespaces.iter().find(|n| n.name == *want))
+        .or_else(|| namespaces.first())
+        .map(|n| n.name.clone())
+}
+
+/// The whole application.
+#[component]
+pub fn App() -> impl IntoView {
+    let route = RwSignal::new(Route::parse(&location_path()));
+    let namespace = RwSignal::new(match route.get_untracked() {
+        Route::Terminal { namespace, .. } => namespace,
+        Route::Home => String::new(),
+    });
+    let search = RwSignal::new(String::new());
+    let status = RwSignal::new(TerminalStatus::Connecting);
+    // Bumped by the reconnect button: the terminal view is keyed on it, so a bump mounts a
+    // fresh <Terminal/> (a new session) and unmounts the old one.
+    let session = RwSignal::new(0u32);
+
+    let namespaces = LocalResource::new(api::namespaces);
+    Effect::new(move |_| {
+        if let Some(Ok(list)) = namespaces.get()
+            && namespace.with_untracked(String::is_empty)
+            && let Some(ns) = default_namespace(&list)
+        {
+            namespace.set(ns);
+        }
+    });
+    let pods = LocalResource::new(move || {
+        let ns = namespace.get();
+        async move {
+            if ns.is_empty() {
+                None
+            } else {
+                Some(api::pods(&ns).await)
+            }
+        }
+    });
+    let pod_list = Signal::derive(move || pods.get().flatten());
+
+    // The terminal to show. A deep link without a container resolves to the pod's first
+    // container once that namespace's pods are loaded.
+    let target = Memo::new(move |_| {
+        let Route::Terminal {
+            namespace: ns,
+            pod,
+            container,
+        } = route.get()
+        else {
+            return None;
+        };
+        let container = match container {
+            Some(c) => c,
+            None if namespace.get() == ns => {
+                let pods = pod_list.get()?.ok()?;
+                pods.iter()
+                    .find(|p| p.name == pod)?
+                    .containers
+                    .first()?
+                    .name
+                    .clone()
+            }
+            None => return None,
+        };
+        Some(Target {
+            namespace: ns,
+            pod,
+            container,
+        })
+    });
+    // ...and the URL then names the container, so reload and sharing open the same one.
+    Effect::new(move |_| {
+        if let Some(t) = target.get()
+            && matches!(
+                route.get_untracked(),
+                Route::Terminal {
+                    container: None,
+                    ..
+                }
+            )
+        {
+            replace_path(&t.route().path());
+            route.set(t.route());
+        }
+    });
+    let selected_pod: Signal<Option<Pod>> = Signal::derive(move || {
+        let t = target.get()?;
+        (namespace.get() == t.namespace).then_some(())?;
+        pod_list.get()?.ok()?.into_iter().find(|p| p.name == t.pod)
+    });
+
+    let open = move |t: Target| {
+        let r = t.route();
+        if location_path() != r.path() {
+            push_path(&r.path());
+        }
+        route.set(r);
+    };
+    // Back/forward: follow the path the browser restored.
+    let _ = window_event_listener(ev::popstate, move |_| {
+        let r = Route::parse(&location_path());
+        if let Route::Terminal { namespace: ns, .. } = &r {
+            namespace.set(ns.clone());
+        }
+        route.set(r);
+    });
+
+    let endpoint = StoredValue::new(socket_endpoint_override().unwrap_or_default());
+    let terminal = move || {
+        let t = target.get()?;
+        session.track();
+        Some(view! {
+            <Terminal
+                endpoint=endpoint.get_value()
+                namespace=t.namespace
+                pod=t.pod
+                container=t.container
+                on_status=Callback::new(move |s| status.set(s))
+            />
+        })
+    };
+
+    view! {
+        <div class="app" data-testid="app">
+            <header class="topbar">
+                <span class="brand">"webshell"</span>
+                <NamespaceSelect namespaces namespace />
+                <button class="ghost" title="Reload namespaces and pods" data-testid="refresh"
+                    on:click=move |_| {
+                        namespaces.refetch();
+                        pods.refetch();
+                    }>"↻"</button>
+            </header>
+            <aside class="sidebar">
+                <input class="search" type="search" placeholder="Filter pods…"
+                    data-testid="pod-search"
+                    prop:value=move || search.get()
+                    on:input=move |e| search.set(event_target_value(&e)) />
+                <PodList
+                    pods=pod_list
+                    search=search.into()
+                    selected=Signal::derive(move || target.get())
+                    namespace=namespace.into()
+                    on_open=Callback::new(open)
+                />
+            </aside>
+            <main class="main">
+                <Show
+                    when=move || target.get().is_some()
+                    fallback=move || view! { <Placeholder route pods=pod_list /> }
+                >
+                    <div class="toolbar">
+                        <span class="target" data-testid="target">
+                            {move || target.get().map(|t| format!("{}/{}", t.namespace, t.pod))}
+                        </span>
+                        <ContainerSelect pod=selected_pod target on_open=Callback::new(open) />
+                        <StatusLine status />
+                        <button data-testid="reconnect"
+                            class:primary=move || status.with(TerminalStatus::is_final)
+                            on:click=move |_| session.update(|n| *n += 1)>"Reconnect"</button>
+                    </div>
+                    <div class="term-area">{terminal}</div>
+                </Show>
+            </main>
+        </div>
+    }
+}
+
+/// The namespace `<select>`, or the error that prevented listing namespaces.
+#[component]
+fn NamespaceSelect(
+    /// The namespace list, once loaded.
+    namespaces: LocalResource<Result<Vec<Namespace>, api::Error>>,
+    /// The selected namespace.
+    namespace: RwSignal<String>,
+) -> impl IntoView {
+    move || match namespaces.get() {
+        None => view! { <span class="muted">"loading namespaces…"</span> }.into_any(),
+        Some(Err(e)) => view! {
+            <span class="api-error" data-testid="api-error" data-source="namespaces"
+                data-status=e.status()>{format!("namespaces: {e}")}</span>
+        }
+        .into_any(),
+        Some(Ok(list)) => {
+            // Keep a deep-linked namespace selectable even if the list does not contain it.
+            let mut names: Vec<String> = list.into_iter().map(|n| n.name).collect();
+            let current = namespace.get_untracked();
+            if !current.is_empty() && !names.contains(&current) {
+                names.insert(0, current);
+            }
+            view! {
+                <select data-testid="namespace-select" title="Namespace"
+                    prop:value=move || namespace.get()
+                    on:change=move |e| namespace.set(event_target_value(&e))>
+                    {names.into_iter().map(|n| {
+                        let selected = n == namespace.get_untracked();
+                        view! { <option value=n.clone() selected=selected>{n.clone()}</option> }
+                    }).collect_view()}
+                </select>
+            }
+            .into_any()
+        }
+    }
+}
+
+/// Switches between the containers of a multi-container pod.
+#[component]
+fn ContainerSelect(
+    /// The pod of the open terminal, when its namespace's pod list is loaded.
+    pod: Signal<Option<Pod>>,
+    /// The open terminal.
+    target: Memo<Option<Target>>,
+    /// Opens another container.
+    on_open: Callback<Target>,
+) -> impl IntoView {
+    move || {
+        let pod = pod.get().filter(|p| p.containers.len() > 1)?;
+        let current = target.get()?;
+        let choose = {
+            let current = current.clone();
+            move |e: ev::Event| {
+                on_open.run(Target {
+                    container: event_target_value(&e),
+                    ..current.clone()
+                })
+            }
+        };
+        Some(view! {
+            <select data-testid="container-select" title="Container"
+                prop:value=current.container.clone() on:change=choose>
+                {pod.containers.into_iter().map(|c| {
+                    let selected = c.name == current.container;
+                    let label = format!("{} ({})", c.name, c.state);
+                    view! { <option value=c.name selected=selected>{label}</option> }
+                }).collect_view()}
+            </select>
+        })
+    }
+}
+
+/// One line of session status, with machine-readable attributes for tests.
+#[component]
+fn StatusLine(
+    /// The open terminal's status.
+    status: RwSignal<TerminalStatus>,
+) -> impl IntoView {
+    view! {
+        <span class="status" data-testid="status-line"
+            data-state=move || status.with(TerminalStatus::state)
+            data-exit-code=move || status.with(TerminalStatus::exit_code)>
+            {move || status.with(TerminalStatus::text)}
+        </span>
+    }
+}
+
+/// What the main area shows without a terminal.
+#[component]
+fn Placeholder(
+    /// The wanted route.
+    route: RwSignal<Route>,
+    /// The pods of the selected namespace.
+    pods: Signal<Option<Result<Vec<Pod>, api::Error>>>,
+) -> impl IntoView {
+    move || {
+        let text = match route.get() {
+            Route::Terminal { namespace, pod, .. } => match pods.get() {
+                Some(Ok(list)) if !list.iter().any(|p| p.name == pod) => {
+                    format!("Pod {pod} was not found in namespace {namespace}.")
+                }
+                Some(Ok(_)) => format!("Pod {pod} has no containers."),
+                Some(Err(_)) => "The pods could not be loaded.".to_owned(),
+                None => format!("Opening {namespace}/{pod}…"),
+            },
+            Route::Home => "Pick a pod to open a terminal.".to_owned(),
+        };
+        view! { <div class="placeholder" data-testid="placeholder">{text}</div> }
+    }
+}
+
+/// `localStorage["webshell.endpoint"]`: a development override for the terminal socket's
+/// server, because `trunk serve` cannot proxy the socket (see the root `Trunk.toml`). Unset in
+/// production, where the socket goes to the page's own origin.
+fn socket_endpoint_override() -> Option<String> {
+    window()
+        .local_storage()
+        .ok()
+        .flatten()?
+        .get_item("webshell.endpoint")
+        .ok()
+        .flatten()
+        .filter(|e| !e.trim().is_empty())
+}
+
+fn location_path() -> String {
+    window().location().pathname().unwrap_or_default()
+}
+
+fn push_path(path: &str) {
+    if let Ok(history) = window().history() {
+        let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path));
+    }
+}
+
+fn replace_path(path: &str) {
+    if let Ok(history) = window().history() {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(path));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ns(names: &[&str]) -> Vec<Namespace> {
+        names
+            .iter()
+            .map(|n| Namespace {
+                name: (*n).to_owned(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn default_namespace_prefers_demo_then_default_then_first() {
+        assert_eq!(
+            default_namespace(&ns(&["a", "default", "demo"])).as_deref(),
+            Some("demo")
+        );
+        assert_eq!(
+            default_namespace(&ns(&["a", "default"])).as_deref(),
+            Some("default")
+        );
+        assert_eq!(
+            default_namespace(&ns(&["kube-system", "a"])).as_deref(),
+            Some("kube-system")
+        );
+        assert_eq!(default_namespace(&[]), None);
+    }
+}

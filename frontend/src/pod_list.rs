@@ -1,0 +1,165 @@
+//! The pod list of the sidebar: filterable, with phase, readiness and restarts per pod.
+
+use leptos::prelude::*;
+use webshell_protocol::rest::Pod;
+
+use crate::api;
+use crate::app::Target;
+
+/// Pods whose name contains `query` (case-insensitive), in the server's order.
+pub fn filter_pods<'a>(pods: &'a [Pod], query: &str) -> Vec<&'a Pod> {
+    let query = query.trim().to_lowercase();
+    pods.iter()
+        .filter(|p| p.name.to_lowercase().contains(&query))
+        .collect()
+}
+
+/// `ready/total` containers, e.g. `1/2`.
+pub fn readiness(pod: &Pod) -> String {
+    let ready = pod.containers.iter().filter(|c| c.ready).count();
+    format!("{ready}/{}", pod.containers.len())
+}
+
+/// The pods of the selected namespace; a click opens the pod's first container.
+#[component]
+pub fn PodList(
+    /// The pods, `None` while loading or without a namespace.
+    pods: Signal<Option<Result<Vec<Pod>, api::Error>>>,
+    /// The filter text.
+    search: Signal<String>,
+    /// The open terminal, to highlight its pod.
+    selected: Signal<Option<Target>>,
+    /// The namespace the list belongs to.
+    namespace: Signal<String>,
+    /// Opens a terminal.
+    on_open: Callback<Target>,
+) -> impl IntoView {
+    move || match pods.get() {
+        None if namespace.with(String::is_empty) => {
+            view! { <div class="muted pad">"No namespace selected."</div> }.into_any()
+        }
+        None => view! { <div class="muted pad" data-testid="pods-loading">"loading pods…"</div> }
+            .into_any(),
+        Some(Err(e)) => view! {
+            <div class="api-error pad" data-testid="api-error" data-source="pods"
+                data-status=e.status()>{format!("pods: {e}")}</div>
+        }
+        .into_any(),
+        Some(Ok(all)) => {
+            let query = search.get();
+            let shown: Vec<Pod> = filter_pods(&all, &query).into_iter().cloned().collect();
+            if shown.is_empty() {
+                let text = if all.is_empty() {
+                    "No pods in this namespace."
+                } else {
+                    "No match."
+                };
+                return view! { <div class="muted pad" data-testid="pods-empty">{text}</div> }
+                    .into_any();
+            }
+            let ns = namespace.get_untracked();
+            view! {
+                <ul class="pods" data-testid="pod-list">
+                    {shown.into_iter().map(|pod| pod_row(pod, ns.clone(), selected, on_open))
+                        .collect_view()}
+                </ul>
+            }
+            .into_any()
+        }
+    }
+}
+
+fn pod_row(
+    pod: Pod,
+    namespace: String,
+    selected: Signal<Option<Target>>,
+    on_open: Callback<Target>,
+) -> impl IntoView {
+    let name = pod.name.clone();
+    let is_selected = {
+        let (ns, name) = (namespace.clone(), name.clone());
+        move || {
+            selected.with(|t| {
+                t.as_ref()
+                    .is_some_and(|t| t.namespace == ns && t.pod == name)
+            })
+        }
+    };
+    let first = pod.containers.first().map(|c| c.name.clone());
+    // Shared by click and Enter, so the list works without a mouse.
+    let open = StoredValue::new(move || {
+        if let Some(container) = first.clone() {
+            on_open.run(Target {
+                namespace: namespace.clone(),
+                pod: name.clone(),
+                container,
+            });
+        }
+    });
+    let phase_class = format!("phase phase-{}", pod.phase.to_lowercase());
+    let containers = if pod.containers.len() > 1 {
+        format!("{} containers", pod.containers.len())
+    } else {
+        String::new()
+    };
+    view! {
+        <li class="pod" data-testid="pod-row" data-pod=pod.name.clone()
+            class:selected=is_selected class:not-ready=!pod.ready
+            tabindex="0" on:click=move |_| open.with_value(|f| f())
+            on:keydown=move |e| if e.key() == "Enter" { open.with_value(|f| f()) }>
+            <div class="pod-name" title=pod.name.clone()>{pod.name.clone()}</div>
+            <div class="pod-meta">
+                <span class=phase_class>{pod.phase.clone()}</span>
+                <span class="ready" title="ready containers">{readiness(&pod)}</span>
+                <span class="restarts" title="restarts">{format!("↻{}", pod.restarts)}</span>
+                <span class="muted">{containers}</span>
+            </div>
+        </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use webshell_protocol::rest::Container;
+
+    fn pod(name: &str, ready: &[bool]) -> Pod {
+        Pod {
+            name: name.into(),
+            phase: "Running".into(),
+            ready: ready.iter().all(|r| *r),
+            restarts: 0,
+            containers: ready
+                .iter()
+                .enumerate()
+                .map(|(i, r)| Container {
+                    name: format!("c{i}"),
+                    image: "img".into(),
+                    ready: *r,
+                    restarts: 0,
+                    state: "running".into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn filter_is_case_insensitive_substring() {
+        let pods = vec![
+            pod("web-0", &[true]),
+            pod("Worker-1", &[true]),
+            pod("db", &[true]),
+        ];
+        let names: Vec<&str> = filter_pods(&pods, " W")
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(names, ["web-0", "Worker-1"]);
+        assert_eq!(filter_pods(&pods, "").len(), 3);
+    }
+
+    #[test]
+    fn readiness_counts_ready_containers() {
+        assert_eq!(readiness(&pod("p", &[true, false])), "1/2");
+    }
+}

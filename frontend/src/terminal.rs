@@ -1,0 +1,84 @@
+//! The embeddable `<Terminal/>`: an xterm connected to a shell in a Kubernetes container.
+
+use leptos::html::Div;
+use leptos::prelude::*;
+
+use crate::hooks::{SessionEvents, use_exec_socket, use_xterm};
+use crate::status::TerminalStatus;
+use crate::url::exec_socket_url;
+
+/// A terminal into one container of a pod, served by a webshell backend.
+///
+/// It fills its parent element (give the parent a size), fits itself to it on every resize,
+/// and runs exactly one session: the props are read once at mount. To connect elsewhere or
+/// to reconnect, mount a new `<Terminal/>` (e.g. inside `{move || …}` keyed on the target);
+/// unmounting closes the socket (code 1000) and disposes the terminal.
+///
+/// The page must load xterm.js and its fit and web-links addons (UMD builds, in `<head>`)
+/// and `xterm.css`; see `frontend/index.html`.
+///
+/// ```ignore
+/// view! {
+///     <div style="height: 400px">
+///         <Terminal namespace="demo" pod="web-0" container="app"
+///             on_exit=move |code: i32, _reason: String| log!("exit {code}") />
+///     </div>
+/// }
+/// ```
+#[component]
+pub fn Terminal(
+    /// Base URL of the webshell server: `https://host[:port][/prefix]`, `ws(s)://…`, or a path
+    /// on this origin such as `/webshell`. `http(s)` becomes `ws(s)`. Default (or empty): this
+    /// page's origin.
+    #[prop(optional, into)]
+    endpoint: Option<String>,
+    /// Namespace of the pod.
+    #[prop(into)]
+    namespace: String,
+    /// Pod name.
+    #[prop(into)]
+    pod: String,
+    /// Container name.
+    #[prop(into)]
+    container: String,
+    /// Command to run instead of the server's shell detection, e.g. `vec!["sh".into()]`.
+    /// Empty (the default) lets the server pick a shell.
+    #[prop(optional)]
+    command: Vec<String>,
+    /// Called once when the process exits, with its exit code and Kubernetes' reason.
+    #[prop(optional, into)]
+    on_exit: Option<Callback<(i32, String)>>,
+    /// Called on every status change, starting with [`TerminalStatus::Connecting`]; use it to
+    /// drive a status line or a reconnect button.
+    #[prop(optional, into)]
+    on_status: Option<Callback<TerminalStatus>>,
+) -> impl IntoView {
+    let events = SessionEvents { on_status, on_exit };
+    events.status(TerminalStatus::Connecting);
+
+    let origin = window().location().origin().unwrap_or_default();
+    let url = exec_socket_url(
+        endpoint.as_deref(),
+        &origin,
+        &namespace,
+        &pod,
+        &container,
+        &command,
+    );
+
+    let node = NodeRef::<Div>::new();
+    let xterm = use_xterm(node);
+    use_exec_socket(xterm.state, url, events);
+    let cols = move || xterm.size.get().map(|(c, _)| c);
+    let rows = move || xterm.size.get().map(|(_, r)| r);
+
+    // The outer div takes the parent's size; xterm opens into the absolutely positioned inner
+    // div, so its size never depends on the terminal's own content (no fit feedback loop).
+    // data-cols/data-rows let tests compare xterm's size with `stty size` in the pod.
+    view! {
+        <div class="webshell-terminal" data-testid="terminal" data-cols=cols data-rows=rows
+            style="position: relative; width: 100%; height: 100%; min-height: 0; overflow: hidden">
+            <div node_ref=node style="position: absolute; inset: 0"></div>
+        </div>
+    }
+}

@@ -1,0 +1,141 @@
+//! A thin, hand-written binding to @xterm/xterm 6 and the two addons the terminal uses.
+//!
+//! The UMD builds are loaded by `<script>` tags in the page's `<head>` (see `index.html`), so
+//! the globals `Terminal`, `FitAddon.FitAddon` and `WebLinksAddon.WebLinksAddon` exist before
+//! the wasm module starts. Only the API this crate calls is bound; the upstream typings are
+//! `node_modules/@xterm/xterm/typings/xterm.d.ts`.
+//!
+//! `xterm-js-rs` is not used on purpose: it binds xterm 4 APIs that xterm 6 removed.
+
+use js_sys::{Function, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use web_sys::HtmlElement;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `Terminal` from @xterm/xterm.
+    #[derive(Debug, Clone)]
+    pub type Terminal;
+
+    /// `new Terminal(options)`; `options` is an `ITerminalOptions` object. Fails (instead of
+    /// throwing through wasm) when the xterm script did not load.
+    #[wasm_bindgen(constructor, catch)]
+    pub fn new(options: &Object) -> Result<Terminal, JsValue>;
+
+    /// Attaches the terminal to `parent` and renders it there.
+    #[wasm_bindgen(method)]
+    pub fn open(this: &Terminal, parent: &HtmlElement);
+
+    /// Writes raw output bytes. xterm decodes UTF-8 as a stream, so a character split across
+    /// two calls still renders correctly. xterm keeps the array until it has parsed it, so it
+    /// must be a JS-owned copy, never a view into wasm memory.
+    #[wasm_bindgen(method, js_name = write)]
+    pub fn write_bytes(this: &Terminal, data: &Uint8Array);
+
+    /// Writes a string (used for this crate's own notices, not for process output).
+    #[wasm_bindgen(method, js_name = write)]
+    pub fn write_str(this: &Terminal, data: &str);
+
+    /// `onData(listener)`: typed or pasted text, as a string. Returns the subscription.
+    #[wasm_bindgen(method, js_name = onData)]
+    pub fn on_data(this: &Terminal, listener: &Function) -> Disposable;
+
+    /// `onBinary(listener)`: binary input (some mouse reports), one char code per byte.
+    #[wasm_bindgen(method, js_name = onBinary)]
+    pub fn on_binary(this: &Terminal, listener: &Function) -> Disposable;
+
+    /// `onResize(listener)`: the listener gets `{ cols, rows }` ([`Dimensions`]).
+    #[wasm_bindgen(method, js_name = onResize)]
+    pub fn on_resize(this: &Terminal, listener: &Function) -> Disposable;
+
+    /// Moves keyboard focus into the terminal.
+    #[wasm_bindgen(method)]
+    pub fn focus(this: &Terminal);
+
+    /// Tears the terminal down and removes its DOM. Safe to call twice.
+    #[wasm_bindgen(method)]
+    pub fn dispose(this: &Terminal);
+
+    /// Current width in character cells.
+    #[wasm_bindgen(method, getter)]
+    pub fn cols(this: &Terminal) -> u32;
+
+    /// Current height in character cells.
+    #[wasm_bindgen(method, getter)]
+    pub fn rows(this: &Terminal) -> u32;
+
+    /// Activates an addon (`FitAddon`, `WebLinksAddon`, …).
+    #[wasm_bindgen(method, js_name = loadAddon)]
+    pub fn load_addon(this: &Terminal, addon: &JsValue);
+
+    /// The live options object; setting a property on it reconfigures the terminal.
+    #[wasm_bindgen(method, getter)]
+    pub fn options(this: &Terminal) -> Object;
+
+    /// An `IDisposable` returned by event subscriptions.
+    #[derive(Debug, Clone)]
+    pub type Disposable;
+
+    /// Ends the subscription.
+    #[wasm_bindgen(method)]
+    pub fn dispose(this: &Disposable);
+
+    /// The `{ cols, rows }` object of `onResize` and `proposeDimensions`.
+    #[derive(Debug, Clone)]
+    pub type Dimensions;
+
+    /// Columns.
+    #[wasm_bindgen(method, getter)]
+    pub fn cols(this: &Dimensions) -> f64;
+
+    /// Rows.
+    #[wasm_bindgen(method, getter)]
+    pub fn rows(this: &Dimensions) -> f64;
+
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `FitAddon` from @xterm/addon-fit (UMD global `FitAddon.FitAddon`). The Rust name must
+    /// differ from the JS namespace: wasm-bindgen 0.2.130 fails to expand a type named like its
+    /// own `js_namespace` ("implementation is not supported in `trait`s or `impl`s").
+    #[wasm_bindgen(js_namespace = FitAddon, js_name = FitAddon)]
+    #[derive(Debug, Clone)]
+    pub type Fit;
+
+    /// `new FitAddon.FitAddon()`.
+    #[wasm_bindgen(constructor, catch, js_namespace = FitAddon, js_class = "FitAddon")]
+    pub fn new() -> Result<Fit, JsValue>;
+
+    /// Resizes the terminal to fill its parent element; fires `onResize` when the size changes.
+    #[wasm_bindgen(method)]
+    pub fn fit(this: &Fit);
+
+    /// The size `fit` would pick, or `undefined` while the element has no layout.
+    #[wasm_bindgen(method, js_name = proposeDimensions)]
+    pub fn propose_dimensions(this: &Fit) -> Option<Dimensions>;
+
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `WebLinksAddon` from @xterm/addon-web-links (UMD global `WebLinksAddon.WebLinksAddon`).
+    #[wasm_bindgen(js_namespace = WebLinksAddon, js_name = WebLinksAddon)]
+    #[derive(Debug, Clone)]
+    pub type WebLinks;
+
+    /// `new WebLinksAddon.WebLinksAddon()`: URLs in the output become links that open in a new
+    /// tab without an opener.
+    #[wasm_bindgen(constructor, catch, js_namespace = WebLinksAddon, js_class = "WebLinksAddon")]
+    pub fn new() -> Result<WebLinks, JsValue>;
+}
+
+/// Builds a plain JS object from key/value pairs (for `ITerminalOptions` and its theme).
+pub fn object(entries: &[(&str, JsValue)]) -> Object {
+    let obj = Object::new();
+    for (key, value) in entries {
+        // Reflect.set on a fresh plain object cannot fail.
+        let _ = Reflect::set(&obj, &JsValue::from_str(key), value);
+    }
+    obj
+}
