@@ -43,6 +43,8 @@ npm_tree() { # dir
   fi
 }
 npm_tree "$root/frontend"
+# binaryen's wasm-opt for release builds of the SPA (see Trunk.toml).
+echo "export PATH=\"$root/frontend/node_modules/.bin:\$PATH\""
 [[ $what == wasm ]] && exit 0
 
 npm_tree "$root/e2e"

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Checks the test cluster's lifecycle and its main behaviours end to end:
+# a second `up` fails cleanly, RBAC per user, exit codes, logs, the TTY
+# behaviour (ttyprobe: size, resize, Ctrl-C, hang-up on close), then `down`
+# leaves no process behind. Starts the cluster if it is not up; always leaves
+# it DOWN. Honours the same environment as cluster.sh (WEBSHELL_CLUSTER_DIR,
+# WEBSHELL_*_PORT). Last line: "N passed, N failed"; exit status 1 on failure.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.env
+source "$here/versions.env"
+STATE=${WEBSHELL_CLUSTER_DIR:-$WEBSHELL_CACHE/cluster}
+KUBECTL=$K8S_BIN_DIR/kubectl
+cluster=$here/cluster.sh
+
+passed=0 failed=0
+pass() { passed=$((passed + 1)); echo "ok   $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
+# check NAME CMD...: passes when CMD succeeds; its output is shown only on failure.
+check() {
+  local name=$1 out
+  shift
+  if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$out"; fi
+}
+
+# Whatever happens, the cluster ends DOWN.
+trap '"$cluster" down >/dev/null 2>&1 || true' EXIT
+
+if ! "$cluster" status 2>/dev/null | grep -q '^kube-apiserver: running'; then
+  echo "cluster not up; starting it"
+  start=$SECONDS
+  "$cluster" up >/dev/null
+  echo "up took $((SECONDS - start))s"
+fi
+export KUBECONFIG=$STATE/kubeconfig
+k() { "$KUBECTL" -n demo "$@"; }
+
+# --- a second up fails clearly and leaves the running cluster alone
+out=$("$cluster" up 2>&1) && rc=0 || rc=$?
+if [[ $rc != 0 && $out == *"already running"* ]]; then pass "second up fails clearly"; else fail "second up fails clearly" "rc=$rc: $out"; fi
+check "cluster still healthy after second up" k wait --for=jsonpath='{.status.phase}'=Running pods --all --timeout=10s
+
+# --- RBAC
+out=$(k --context alice exec bash-pod -- echo hello-alice 2>&1) || true
+if [[ $out == hello-alice ]]; then pass "alice can exec"; else fail "alice can exec" "$out"; fi
+out=$(k --context bob exec bash-pod -- echo hello-bob 2>&1) && rc=0 || rc=$?
+if [[ $rc != 0 && $out == *forbidden* ]]; then pass "bob is forbidden to exec"; else fail "bob is forbidden to exec" "rc=$rc: $out"; fi
+check "bob can list pods" k --context bob get pods -o name
+check "alice and bob can list namespaces" bash -c "'$KUBECTL' --context alice get ns >/dev/null && '$KUBECTL' --context bob get ns >/dev/null"
+
+# --- exec results
+k exec bash-pod -- sh -c 'exit 3' >/dev/null 2>&1 && rc=0 || rc=$?
+if [[ $rc == 3 ]]; then pass "exit code 3 reaches kubectl"; else fail "exit code 3 reaches kubectl" "rc=$rc"; fi
+out=$(k exec bash-pod -- sh -c 'echo out; echo err >&2' 2>/dev/null)
+if [[ $out == out ]]; then pass "stderr kept apart from stdout"; else fail "stderr kept apart from stdout" "$out"; fi
+out=$(echo piped | k exec -i bash-pod -- cat 2>&1)
+if [[ $out == piped ]]; then pass "stdin EOF reaches the process"; else fail "stdin EOF reaches the process" "$out"; fi
+out=$(k exec distroless-pod -- sh 2>&1) && rc=0 || rc=$?
+if [[ $rc != 0 && $out == *'executable file not found in $PATH'* ]]; then pass "no shell in distroless"; else fail "no shell in distroless" "$out"; fi
+out=$(k exec sh-pod -- bash 2>&1) && rc=0 || rc=$?
+if [[ $rc != 0 && $out == *'executable file not found in $PATH'* ]]; then pass "no bash in sh image"; else fail "no bash in sh image" "$out"; fi
+
+# --- logs
+out=$(k logs --tail=1 bash-pod 2>&1)
+if [[ $out =~ ^tick\ [0-9]+$ ]]; then pass "logs --tail=1"; else fail "logs --tail=1" "$out"; fi
+out=$(timeout 3 "$KUBECTL" -n demo logs -f --tail=0 sh-pod 2>&1 || true)
+if [[ $(grep -c '^tick' <<<"$out") -ge 2 ]]; then pass "logs -f follows"; else fail "logs -f follows" "$out"; fi
+
+# --- TTY behaviour through the apiserver, over SPDY and WebSocket
+probe=$(cd "$here/testnode" && go build -trimpath -o "$WEBSHELL_CACHE/ttyprobe" ./cmd/ttyprobe && echo "$WEBSHELL_CACHE/ttyprobe") || probe=
+if [[ -n $probe ]]; then
+  results=0
+  while read -r status name rest; do
+    case $status in
+      ok) pass "tty: $name" ;;
+      FAIL) fail "tty: $name" "$rest" ;;
+      *) continue ;;
+    esac
+    results=$((results + 1))
+  done < <("$probe" --kubeconfig "$KUBECONFIG" --pod bash-pod 2>/dev/null || true)
+  [[ $results -gt 0 ]] || fail "ttyprobe reported nothing"
+else
+  fail "build ttyprobe"
+fi
+
+# --- down leaves nothing behind
+check "down succeeds" "$cluster" down
+# ours: processes of this cluster: container processes (cwd in the state dir)
+# and servers started against it. Clients that only read its kubeconfig
+# (kubectl, a webshell backend under test) do not count.
+ours() {
+  local p cwd cmdline server
+  for p in /proc/[0-9]*; do
+    cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
+    cmdline=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+    server=0
+    case $cmdline in
+      "$K8S_BIN_DIR/etcd "*"$STATE/"* | "$K8S_BIN_DIR/kube-apiserver "*"$STATE/"* | \
+        "$WEBSHELL_CACHE/testnode-"*"$STATE/"*) server=1 ;;
+    esac
+    if [[ $cwd == "$STATE/"* || $server == 1 ]]; then echo "${p#/proc/} $cmdline"; fi
+  done
+}
+sleep 0.5
+left=$(ours)
+if [[ -z $left ]]; then pass "no process left after down"; else fail "no process left after down" "$left"; fi
+check "down again is a no-op" "$cluster" down
+
+echo "$passed passed, $failed failed"
+[[ $failed == 0 ]]
