@@ -25,7 +25,7 @@ cargo_tool() { # name version binary [extra cargo args]
   echo "export PATH=\"$dir/bin:\$PATH\""
 }
 
-if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+if [[ $(rustup target list --installed) != *wasm32-unknown-unknown* ]]; then
   log "adding rustup target wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown >&2
 fi

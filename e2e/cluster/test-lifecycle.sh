@@ -26,7 +26,8 @@ check() {
 # Whatever happens, the cluster ends DOWN.
 trap '"$cluster" down >/dev/null 2>&1 || true' EXIT
 
-if ! "$cluster" status 2>/dev/null | grep -q '^kube-apiserver: running'; then
+# (Captured, not piped into `grep -q`: grep's early exit would SIGPIPE status under pipefail.)
+if [[ $("$cluster" status 2>/dev/null) != *"kube-apiserver: running"* ]]; then
   echo "cluster not up; starting it"
   start=$SECONDS
   "$cluster" up >/dev/null
