@@ -17,10 +17,13 @@ use tokio::io::AsyncReadExt;
 /// The namespace with the demo pods.
 pub const DEMO: &str = "demo";
 
-/// The state directory of the running cluster (same default as `cluster.sh`).
+/// The state directory of the running cluster (same lookup as `cluster.sh`).
 pub fn state_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("WEBSHELL_CLUSTER_DIR") {
         return dir.into();
+    }
+    if let Some(cache) = std::env::var_os("WEBSHELL_CACHE") {
+        return PathBuf::from(cache).join("cluster");
     }
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
