@@ -30,6 +30,8 @@ pub enum SocketEvent {
     Binary(Vec<u8>),
     /// A text message; the protocol has none, so it is a protocol error.
     Text,
+    /// A pong: the browser is still there.
+    Pong,
     /// The browser closed the socket, or the connection broke.
     Closed,
 }
@@ -39,7 +41,8 @@ pub enum SocketEvent {
 pub enum SocketCommand {
     /// Send one frame as a binary message.
     Frame(ServerFrame),
-    /// Send a WebSocket ping (keeps proxies from idling the connection out).
+    /// Send a WebSocket ping (keeps proxies from idling the connection out, and tells a
+    /// browser that vanished without closing from one that is idle).
     Ping,
     /// Close the socket with a code from [`close_code`] and a reason.
     Close(u16, String),
@@ -239,6 +242,9 @@ impl Session {
 
         let mut ping = tokio::time::interval(self.config.ping_interval);
         ping.reset();
+        // Browsers answer pings by themselves; silence for two intervals means the browser is
+        // gone (a laptop lid, a dropped network) even though TCP has not noticed yet.
+        let mut last_heard = tokio::time::Instant::now();
 
         while stdout_open || stderr_open {
             tokio::select! {
@@ -273,7 +279,7 @@ impl Session {
                     }
                     None => stderr_open = false,
                 },
-                event = next_frame(rx) => match event {
+                event = next_frame(rx) => match { last_heard = tokio::time::Instant::now(); event } {
                     Incoming::Frame(ClientFrame::Stdin(bytes)) => {
                         if let Some(w) = stdin.as_mut()
                             && w.write_all(&bytes).await.is_err()
@@ -300,6 +306,10 @@ impl Session {
                     Incoming::End(ending) => return ending,
                 },
                 _ = ping.tick() => {
+                    if last_heard.elapsed() > self.config.ping_interval * 2 {
+                        warn!("no pong from the browser for two ping intervals");
+                        return Ending::BrowserGone;
+                    }
                     if tx.send(SocketCommand::Ping).await.is_err() {
                         return Ending::BrowserGone;
                     }
@@ -414,6 +424,7 @@ async fn next_frame<Rx: Stream<Item = SocketEvent> + Unpin>(rx: &mut Rx) -> Inco
             close_code::BAD_FRAME,
             "text messages are not part of the protocol; send binary frames".into(),
         )),
+        Some(SocketEvent::Pong) => Incoming::Skip,
         Some(SocketEvent::Binary(bytes)) => match ClientFrame::from_bytes(&bytes) {
             Ok(frame) => Incoming::Frame(frame),
             // A frame from a newer client: skip it, as the protocol asks.

@@ -141,7 +141,9 @@ fn adapt(
         future::ready(match message {
             Ok(Message::Binary(bytes)) => Some(SocketEvent::Binary(bytes.to_vec())),
             Ok(Message::Text(_)) => Some(SocketEvent::Text),
-            Ok(Message::Ping(_) | Message::Pong(_)) => None,
+            Ok(Message::Pong(_)) => Some(SocketEvent::Pong),
+            // axum answers pings itself.
+            Ok(Message::Ping(_)) => None,
             Ok(Message::Close(_)) | Err(_) => Some(SocketEvent::Closed),
         })
     });

@@ -128,21 +128,23 @@ fn quick() -> SessionConfig {
     }
 }
 
-fn start(
-    probe: bool,
-    tty: bool,
-    fail: Option<LaunchError>,
-) -> (
+type Started = (
     Browser,
     oneshot::Receiver<FakePod>,
     tokio::task::JoinHandle<()>,
-) {
+);
+
+fn start(probe: bool, tty: bool, fail: Option<LaunchError>) -> Started {
+    start_with(probe, tty, fail, quick())
+}
+
+fn start_with(probe: bool, tty: bool, fail: Option<LaunchError>, config: SessionConfig) -> Started {
     let (to_server, rx) = mpsc::unbounded();
     let (tx, from_server) = mpsc::unbounded();
     let (pods, pod) = oneshot::channel();
     let session = Session {
         id: "test".into(),
-        config: quick(),
+        config,
     };
     let launcher = FakeLauncher {
         probe,
@@ -385,4 +387,52 @@ fn close_reasons_are_cut_to_fit_a_control_frame_on_a_character_boundary() {
     let reason = close_reason(&"é".repeat(100));
     assert!(reason.len() <= 123);
     assert!(reason.chars().all(|c| c == 'é'));
+}
+
+fn pinging_every_50ms() -> SessionConfig {
+    SessionConfig {
+        ping_interval: Duration::from_millis(50),
+        ..quick()
+    }
+}
+
+#[tokio::test]
+async fn a_browser_that_stops_answering_pings_is_gone_and_its_process_dropped() {
+    let (mut browser, pod, task) = start_with(false, true, None, pinging_every_50ms());
+    browser.send(ClientFrame::Resize { cols: 80, rows: 24 });
+    let pod = pod.await.expect("launched");
+    // Pings go out, nothing comes back, and the socket stays open: no close, no error.
+    tokio::time::timeout(Duration::from_secs(2), task)
+        .await
+        .expect("session ended")
+        .unwrap();
+    assert!(
+        pod.dropped.load(Ordering::SeqCst),
+        "the remote process must be dropped"
+    );
+    let mut pings = 0;
+    while let Ok(Some(command)) = browser.from_server.try_next() {
+        pings += usize::from(command == SocketCommand::Ping);
+    }
+    assert!(pings >= 1, "pings sent: {pings}");
+}
+
+#[tokio::test]
+async fn a_browser_that_answers_pings_stays_connected() {
+    let (mut browser, pod, task) = start_with(false, true, None, pinging_every_50ms());
+    browser.send(ClientFrame::Resize { cols: 80, rows: 24 });
+    let _pod = pod.await.expect("launched");
+    let mut pings = 0;
+    while pings < 10 {
+        let next = tokio::time::timeout(Duration::from_secs(2), browser.from_server.next()).await;
+        match next.expect("the server keeps pinging") {
+            Some(SocketCommand::Ping) => {
+                pings += 1;
+                let _ = browser.to_server.unbounded_send(SocketEvent::Pong);
+            }
+            Some(_) => {}
+            None => panic!("the session ended although the browser answered"),
+        }
+    }
+    assert!(!task.is_finished());
 }
