@@ -279,32 +279,35 @@ impl Session {
                     }
                     None => stderr_open = false,
                 },
-                event = next_frame(rx) => match { last_heard = tokio::time::Instant::now(); event } {
-                    Incoming::Frame(ClientFrame::Stdin(bytes)) => {
-                        if let Some(w) = stdin.as_mut()
-                            && w.write_all(&bytes).await.is_err()
-                        {
-                            debug!("stdin closed by the remote side");
+                event = next_frame(rx) => {
+                    last_heard = tokio::time::Instant::now();
+                    match event {
+                        Incoming::Frame(ClientFrame::Stdin(bytes)) => {
+                            if let Some(w) = stdin.as_mut()
+                                && w.write_all(&bytes).await.is_err()
+                            {
+                                debug!("stdin closed by the remote side");
+                            }
                         }
-                    }
-                    Incoming::Frame(ClientFrame::Resize { cols, rows }) => {
-                        if let Some(r) = resize.as_mut() {
-                            let _ = r.send(TermSize { cols, rows }).await;
+                        Incoming::Frame(ClientFrame::Resize { cols, rows }) => {
+                            if let Some(r) = resize.as_mut() {
+                                let _ = r.send(TermSize { cols, rows }).await;
+                            }
                         }
-                    }
-                    Incoming::Frame(ClientFrame::StdinClose) => {
-                        if let Some(mut w) = stdin.take() {
-                            let _ = w.shutdown().await;
+                        Incoming::Frame(ClientFrame::StdinClose) => {
+                            if let Some(mut w) = stdin.take() {
+                                let _ = w.shutdown().await;
+                            }
                         }
-                    }
-                    Incoming::Frame(ClientFrame::Keepalive(n)) => {
-                        if send(tx, ServerFrame::Keepalive(n)).await.is_err() {
-                            return Ending::BrowserGone;
+                        Incoming::Frame(ClientFrame::Keepalive(n)) => {
+                            if send(tx, ServerFrame::Keepalive(n)).await.is_err() {
+                                return Ending::BrowserGone;
+                            }
                         }
+                        Incoming::Skip => {}
+                        Incoming::End(ending) => return ending,
                     }
-                    Incoming::Skip => {}
-                    Incoming::End(ending) => return ending,
-                },
+                }
                 _ = ping.tick() => {
                     if last_heard.elapsed() > self.config.ping_interval * 2 {
                         warn!("no pong from the browser for two ping intervals");

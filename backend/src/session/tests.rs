@@ -411,7 +411,7 @@ async fn a_browser_that_stops_answering_pings_is_gone_and_its_process_dropped() 
         "the remote process must be dropped"
     );
     let mut pings = 0;
-    while let Ok(Some(command)) = browser.from_server.try_next() {
+    while let Ok(command) = browser.from_server.try_recv() {
         pings += usize::from(command == SocketCommand::Ping);
     }
     assert!(pings >= 1, "pings sent: {pings}");
