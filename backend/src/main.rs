@@ -36,7 +36,7 @@ struct Args {
     )]
     allowed_origins: Vec<String>,
     /// File holding the access token every API request must present (Bearer header, or the
-    /// `webshell.bearer.<token>` WebSocket subprotocol). Required beyond loopback.
+    /// `webshell.bearer.<base64url(token)>` WebSocket subprotocol). Required beyond loopback.
     #[arg(long, env = "WEBSHELL_ACCESS_TOKEN_FILE")]
     access_token_file: Option<PathBuf>,
 }

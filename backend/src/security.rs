@@ -5,13 +5,16 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// Prefix of the WebSocket subprotocol entry that carries the access token; browsers cannot
-/// set headers on a WebSocket, so (like Kubernetes' `base64url.bearer.authorization.k8s.io.`)
-/// the token rides in `Sec-WebSocket-Protocol`. The server never selects that entry.
+/// Prefix of the WebSocket subprotocol entry that carries the access token, base64url-encoded
+/// without padding (a subprotocol may only hold token characters). Browsers cannot set headers
+/// on a WebSocket, so, like Kubernetes' `base64url.bearer.authorization.k8s.io.`, the token
+/// rides in `Sec-WebSocket-Protocol`. The server never selects that entry.
 pub const TOKEN_SUBPROTOCOL_PREFIX: &str = "webshell.bearer.";
 
 /// Access policy, fixed at start-up.
@@ -70,10 +73,10 @@ impl Security {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .find_map(|p| p.trim().strip_prefix(TOKEN_SUBPROTOCOL_PREFIX));
-        bearer
-            .or(subprotocol)
-            .is_some_and(|t| constant_time_eq(t.as_bytes(), expected.as_bytes()))
+            .find_map(|p| p.trim().strip_prefix(TOKEN_SUBPROTOCOL_PREFIX))
+            .and_then(|encoded| URL_SAFE_NO_PAD.decode(encoded).ok());
+        let presented = bearer.map(|t| t.as_bytes().to_vec()).or(subprotocol);
+        presented.is_some_and(|t| constant_time_eq(&t, expected.as_bytes()))
     }
 }
 
@@ -161,7 +164,7 @@ mod tests {
         assert!(s.token_presented(&headers(&[("authorization", "Bearer s3cret")])));
         assert!(s.token_presented(&headers(&[(
             "sec-websocket-protocol",
-            "webshell.v1, webshell.bearer.s3cret"
+            "webshell.v1, webshell.bearer.czNjcmV0" // base64url("s3cret")
         )])));
         assert!(!s.token_presented(&headers(&[("authorization", "Bearer s3cre")])));
         assert!(!s.token_presented(&headers(&[])));

@@ -410,7 +410,7 @@ async fn the_api_requires_the_access_token_when_one_is_configured() {
     let (status, _) = get(format!("http://{base}/api/namespaces")).await;
     assert_eq!(status, 401);
     let path = webshell_protocol::rest::exec_path("demo", "bash-pod", "main");
-    let offered = format!("{SUBPROTOCOL}, webshell.bearer.t0ken");
+    let offered = format!("{SUBPROTOCOL}, webshell.bearer.dDBrZW4"); // base64url("t0ken")
     let socket = connect(&base, &path, Some(&offered))
         .await
         .expect("token accepted");
