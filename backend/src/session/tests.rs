@@ -163,6 +163,18 @@ fn start_with(probe: bool, tty: bool, fail: Option<LaunchError>, config: Session
     )
 }
 
+/// The session ends within 2 s and drops the remote process (which ends it for real).
+async fn expect_ended_and_dropped(task: tokio::task::JoinHandle<()>, pod: &FakePod) {
+    tokio::time::timeout(Duration::from_secs(2), task)
+        .await
+        .expect("session ended")
+        .unwrap();
+    assert!(
+        pod.dropped.load(Ordering::SeqCst),
+        "the remote process must be dropped"
+    );
+}
+
 async fn read_exactly(reader: &mut DuplexStream, n: usize) -> Vec<u8> {
     let mut buf = vec![0; n];
     reader.read_exact(&mut buf).await.expect("pod stdin");
@@ -302,14 +314,7 @@ async fn when_the_browser_goes_away_the_process_is_dropped_and_the_session_ends(
     browser.send(ClientFrame::Resize { cols: 80, rows: 24 });
     let pod = pod.await.expect("launched");
     let _ = browser.to_server.unbounded_send(SocketEvent::Closed);
-    tokio::time::timeout(Duration::from_secs(2), task)
-        .await
-        .expect("session ended")
-        .unwrap();
-    assert!(
-        pod.dropped.load(Ordering::SeqCst),
-        "the remote process must be dropped"
-    );
+    expect_ended_and_dropped(task, &pod).await;
 }
 
 #[tokio::test]
@@ -402,14 +407,7 @@ async fn a_browser_that_stops_answering_pings_is_gone_and_its_process_dropped() 
     browser.send(ClientFrame::Resize { cols: 80, rows: 24 });
     let pod = pod.await.expect("launched");
     // Pings go out, nothing comes back, and the socket stays open: no close, no error.
-    tokio::time::timeout(Duration::from_secs(2), task)
-        .await
-        .expect("session ended")
-        .unwrap();
-    assert!(
-        pod.dropped.load(Ordering::SeqCst),
-        "the remote process must be dropped"
-    );
+    expect_ended_and_dropped(task, &pod).await;
     let mut pings = 0;
     while let Ok(command) = browser.from_server.try_recv() {
         pings += usize::from(command == SocketCommand::Ping);
