@@ -1,7 +1,8 @@
 //! The built SPA, embedded in the binary so the deployed product is one file.
 //!
-//! `trunk build --release` writes `frontend/dist`; rust-embed includes it at compile time
-//! (also in debug builds, via `debug-embed`). `/` and the deep links under `/t/` (like
+//! `trunk build --release` writes `frontend/dist`; release builds include it at compile time.
+//! Debug builds read the same folder from disk on each request (rust-embed's default), so
+//! `./x dev` (trunk watch + a debug server) picks up every SPA rebuild on a browser reload. `/` and the deep links under `/t/` (like
 //! `/t/demo/bash-pod/main`) get `index.html`; the app then reads the path.
 
 use axum::http::{HeaderValue, StatusCode, Uri, header};
