@@ -8,14 +8,10 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use webshell_protocol::BEARER_SUBPROTOCOL_PREFIX;
+
 use crate::error::AppError;
 use crate::state::AppState;
-
-/// Prefix of the WebSocket subprotocol entry that carries the access token, base64url-encoded
-/// without padding (a subprotocol may only hold token characters). Browsers cannot set headers
-/// on a WebSocket, so, like Kubernetes' `base64url.bearer.authorization.k8s.io.`, the token
-/// rides in `Sec-WebSocket-Protocol`. The server never selects that entry.
-pub const TOKEN_SUBPROTOCOL_PREFIX: &str = "webshell.bearer.";
 
 /// Access policy, fixed at start-up.
 #[derive(Clone, Default)]
@@ -73,7 +69,7 @@ impl Security {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .find_map(|p| p.trim().strip_prefix(TOKEN_SUBPROTOCOL_PREFIX))
+            .find_map(|p| p.trim().strip_prefix(BEARER_SUBPROTOCOL_PREFIX))
             .and_then(|encoded| URL_SAFE_NO_PAD.decode(encoded).ok());
         let presented = bearer.map(|t| t.as_bytes().to_vec()).or(subprotocol);
         presented.is_some_and(|t| constant_time_eq(&t, expected.as_bytes()))

@@ -2,15 +2,18 @@
 //!
 //! State lives in a few signals; the URL is the source of truth for which terminal is open
 //! (`/t/{ns}/{pod}/{container}`, see [`crate::route`]): selecting pushes a history entry,
-//! back/forward re-reads the path.
+//! back/forward re-reads the path. A server that requires an access token answers 401; the SPA
+//! then shows [`TokenForm`] and keeps the token for the tab (see [`crate::auth`]).
 
 use leptos::ev;
 use leptos::prelude::*;
 use webshell_protocol::rest::{Namespace, Pod};
 
 use crate::api;
+use crate::auth;
 use crate::pod_list::PodList;
 use crate::route::Route;
+use crate::sign_in::TokenForm;
 use crate::status::TerminalStatus;
 use crate::terminal::Terminal;
 
@@ -58,7 +61,11 @@ pub fn App() -> impl IntoView {
     // fresh <Terminal/> (a new session) and unmounts the old one.
     let session = RwSignal::new(0u32);
 
-    let namespaces = LocalResource::new(api::namespaces);
+    // The access token, when the server asked for one. Every fetch and every terminal reads
+    // it, so signing in or out reloads the lists and remounts the terminal.
+    let token = RwSignal::new(auth::stored_token());
+
+    let namespaces = LocalResource::new(move || api::namespaces(token.get()));
     Effect::new(move |_| {
         if let Some(Ok(list)) = namespaces.get()
             && namespace.with_untracked(String::is_empty)
@@ -69,15 +76,30 @@ pub fn App() -> impl IntoView {
     });
     let pods = LocalResource::new(move || {
         let ns = namespace.get();
+        let token = token.get();
         async move {
             if ns.is_empty() {
                 None
             } else {
-                Some(api::pods(&ns).await)
+                Some(api::pods(&ns, token).await)
             }
         }
     });
     let pod_list = Signal::derive(move || pods.get().flatten());
+    // `Some(refused)` while the server answers 401: the sign-in form replaces the main area.
+    let sign_in_needed = Memo::new(move |_| {
+        let ns = namespaces.get().and_then(|r| r.err());
+        let pods = pod_list.get().and_then(|r| r.err());
+        ns.into_iter().chain(pods).find_map(|e| e.unauthorized())
+    });
+    let sign_in = Callback::new(move |t: String| {
+        auth::store_token(&t);
+        token.set(Some(t));
+    });
+    let sign_out = move |_| {
+        auth::clear_token();
+        token.set(None);
+    };
 
     // The terminal to show. A deep link without a container resolves to the pod's first
     // container once that namespace's pods are loaded.
@@ -153,6 +175,7 @@ pub fn App() -> impl IntoView {
         Some(view! {
             <Terminal
                 endpoint=endpoint.get_value()
+                token=token.get()
                 namespace=t.namespace
                 pod=t.pod
                 container=t.container
@@ -171,6 +194,10 @@ pub fn App() -> impl IntoView {
                         namespaces.refetch();
                         pods.refetch();
                     }>"↻"</button>
+                <Show when=move || token.with(Option::is_some)>
+                    <button class="ghost sign-out" title="Forget the access token in this tab"
+                        data-testid="sign-out" on:click=sign_out>"Sign out"</button>
+                </Show>
             </header>
             <aside class="sidebar">
                 <input class="search" type="search" placeholder="Filter pods…"
@@ -187,20 +214,30 @@ pub fn App() -> impl IntoView {
             </aside>
             <main class="main">
                 <Show
-                    when=move || target.get().is_some()
-                    fallback=move || view! { <Placeholder route pods=pod_list /> }
+                    when=move || sign_in_needed.get().is_none()
+                    fallback=move || view! {
+                        <TokenForm
+                            refused=Signal::derive(move || sign_in_needed.get() == Some(true))
+                            on_submit=sign_in
+                        />
+                    }
                 >
-                    <div class="toolbar">
-                        <span class="target" data-testid="target">
-                            {move || target.get().map(|t| format!("{}/{}", t.namespace, t.pod))}
-                        </span>
-                        <ContainerSelect pod=selected_pod target on_open=Callback::new(open) />
-                        <StatusLine status />
-                        <button data-testid="reconnect"
-                            class:primary=move || status.with(TerminalStatus::is_final)
-                            on:click=move |_| session.update(|n| *n += 1)>"Reconnect"</button>
-                    </div>
-                    <div class="term-area">{terminal}</div>
+                    <Show
+                        when=move || target.get().is_some()
+                        fallback=move || view! { <Placeholder route pods=pod_list /> }
+                    >
+                        <div class="toolbar">
+                            <span class="target" data-testid="target">
+                                {move || target.get().map(|t| format!("{}/{}", t.namespace, t.pod))}
+                            </span>
+                            <ContainerSelect pod=selected_pod target on_open=Callback::new(open) />
+                            <StatusLine status />
+                            <button data-testid="reconnect"
+                                class:primary=move || status.with(TerminalStatus::is_final)
+                                on:click=move |_| session.update(|n| *n += 1)>"Reconnect"</button>
+                        </div>
+                        <div class="term-area">{terminal}</div>
+                    </Show>
                 </Show>
             </main>
         </div>

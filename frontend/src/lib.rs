@@ -8,7 +8,8 @@
 //! - [`status`]: [`TerminalStatus`] and its text;
 //! - [`xterm`]: the hand-written binding to @xterm/xterm 6;
 //! - [`url`], [`route`]: socket URLs and the SPA's deep links (pure);
-//! - [`api`], [`app`], [`pod_list`]: the SPA.
+//! - [`auth`]: the access token of a protected server (encoding pure, storage per tab);
+//! - [`api`], [`app`], [`pod_list`], [`sign_in`]: the SPA.
 //!
 //! Reading the terminal in end-to-end tests: nothing is exposed on `window`. xterm 6 renders
 //! with its DOM renderer by default, so each visible row is a `div` under
@@ -17,10 +18,12 @@
 
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod hooks;
 pub mod pod_list;
 pub mod route;
 pub mod session;
+pub mod sign_in;
 pub mod status;
 pub mod terminal;
 pub mod url;

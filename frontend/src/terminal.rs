@@ -3,6 +3,7 @@
 use leptos::html::Div;
 use leptos::prelude::*;
 
+use crate::auth::socket_protocols;
 use crate::hooks::{SessionEvents, use_exec_socket, use_xterm};
 use crate::status::TerminalStatus;
 use crate::url::exec_socket_url;
@@ -45,6 +46,12 @@ pub fn Terminal(
     /// Empty (the default) lets the server pick a shell.
     #[prop(optional)]
     command: Vec<String>,
+    /// Access token of a server started with `--access-token-file`. It is offered on the
+    /// socket as the subprotocol entry `webshell.bearer.<base64url(token)>` (browsers cannot
+    /// set an `Authorization` header on a WebSocket). Default: none, for open servers. A
+    /// refused or missing token ends the session as [`TerminalStatus::Disconnected`] (1006).
+    #[prop(default = None, into)]
+    token: Option<String>,
     /// Called once when the process exits, with its exit code and Kubernetes' reason.
     #[prop(optional, into)]
     on_exit: Option<Callback<(i32, String)>>,
@@ -68,7 +75,7 @@ pub fn Terminal(
 
     let node = NodeRef::<Div>::new();
     let xterm = use_xterm(node);
-    use_exec_socket(xterm.state, url, events);
+    use_exec_socket(xterm.state, url, socket_protocols(token.as_deref()), events);
     let cols = move || xterm.size.get().map(|(c, _)| c);
     let rows = move || xterm.size.get().map(|(_, r)| r);
 

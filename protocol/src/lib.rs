@@ -37,6 +37,11 @@ use bincode::{Decode, Encode};
 
 /// The WebSocket subprotocol that names this format and its version.
 pub const SUBPROTOCOL: &str = "webshell.v1";
+/// Prefix of a second subprotocol entry that carries the access token of a protected server,
+/// as base64url without padding (a subprotocol may only hold token characters). Browsers
+/// cannot set headers on a WebSocket, so, like Kubernetes' `base64url.bearer.authorization.k8s.io.`,
+/// the token rides in `Sec-WebSocket-Protocol`. The server reads it and never selects it.
+pub const BEARER_SUBPROTOCOL_PREFIX: &str = "webshell.bearer.";
 /// The format version carried in [`ServerFrame::Hello`].
 pub const PROTOCOL_VERSION: u16 = 1;
 /// Largest encoded frame either side accepts; larger input is refused before it is allocated.

@@ -6,13 +6,13 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use gloo_timers::callback::Interval;
-use js_sys::{ArrayBuffer, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Uint8Array};
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
-use webshell_protocol::{ErrorKind, SUBPROTOCOL, close_code};
+use webshell_protocol::{ErrorKind, close_code};
 
 use super::xterm::{Xterm, XtermState};
 use crate::session::{Action, Session};
@@ -47,11 +47,13 @@ impl SessionEvents {
     }
 }
 
-/// Once `xterm` is ready, opens a WebSocket to `url` and runs one session over it; closes the
-/// socket (code 1000) on cleanup. A failed xterm is reported as an error status.
+/// Once `xterm` is ready, opens a WebSocket to `url` offering `protocols` (see
+/// [`crate::auth::socket_protocols`]) and runs one session over it; closes the socket
+/// (code 1000) on cleanup. A failed xterm is reported as an error status.
 pub fn use_exec_socket(
     xterm: ReadSignal<XtermState, LocalStorage>,
     url: String,
+    protocols: Vec<String>,
     events: SessionEvents,
 ) {
     let live: Rc<RefCell<Option<Live>>> = Rc::default();
@@ -66,7 +68,7 @@ pub fn use_exec_socket(
             if slot.borrow().is_some() {
                 return;
             }
-            match Live::connect(&url, x, events) {
+            match Live::connect(&url, &protocols, x, events) {
                 Ok(l) => *slot.borrow_mut() = Some(l),
                 Err(message) => events.status(TerminalStatus::Error {
                     kind: ErrorKind::BadRequest,
@@ -155,8 +157,15 @@ struct Live {
 }
 
 impl Live {
-    fn connect(url: &str, xterm: Xterm, events: SessionEvents) -> Result<Live, String> {
-        let socket = WebSocket::new_with_str(url, SUBPROTOCOL)
+    fn connect(
+        url: &str,
+        protocols: &[String],
+        xterm: Xterm,
+        events: SessionEvents,
+    ) -> Result<Live, String> {
+        let offered: Array = protocols.iter().map(|p| JsValue::from_str(p)).collect();
+        // The error names the URL only: the protocols may carry the access token.
+        let socket = WebSocket::new_with_str_sequence(url, &offered)
             .map_err(|_| format!("invalid terminal URL {url}"))?;
         socket.set_binary_type(BinaryType::Arraybuffer);
         let shared = Rc::new(Shared {
