@@ -10,7 +10,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, AttachParams, AttachedProcess};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
+use kube::api::{Api, AttachParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use tokio::io::AsyncReadExt;
 
@@ -91,42 +92,29 @@ pub async fn read_until(
     }
 }
 
-/// Runs a command without a TTY and returns (stdout, stderr, exit status).
-pub async fn run(
-    pods: &Api<Pod>,
-    pod: &str,
-    command: &[&str],
-) -> anyhow::Result<(
-    String,
-    String,
-    Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Status>,
-)> {
+/// What a finished exec left: stdout, stderr and its final status.
+pub type Ran = (String, String, Option<Status>);
+
+/// Runs a command without a TTY to its end.
+pub async fn run(pods: &Api<Pod>, pod: &str, command: &[&str]) -> anyhow::Result<Ran> {
     let params = AttachParams::default().stdin(false).stderr(true);
     let mut process = pods.exec(pod, command.iter().copied(), &params).await?;
-    collect(&mut process).await
-}
-
-async fn collect(
-    process: &mut AttachedProcess,
-) -> anyhow::Result<(
-    String,
-    String,
-    Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Status>,
-)> {
-    let stdout = process.stdout().map(tokio_util_read);
-    let stderr = process.stderr().map(tokio_util_read);
+    let stdout = process.stdout().map(read_all);
+    let stderr = process.stderr().map(read_all);
     let status = process.take_status().context("status taken")?;
     let (out, err) = tokio::join!(
         async {
-            match stdout {
-                Some(f) => f.await,
-                None => String::new(),
+            if let Some(f) = stdout {
+                f.await
+            } else {
+                String::new()
             }
         },
         async {
-            match stderr {
-                Some(f) => f.await,
-                None => String::new(),
+            if let Some(f) = stderr {
+                f.await
+            } else {
+                String::new()
             }
         },
     );
@@ -134,7 +122,8 @@ async fn collect(
     Ok((out, err, status))
 }
 
-async fn tokio_util_read(mut reader: impl tokio::io::AsyncRead + Unpin) -> String {
+/// Everything a stream yields, as text for assertions.
+async fn read_all(mut reader: impl tokio::io::AsyncRead + Unpin) -> String {
     let mut all = Vec::new();
     let _ = reader.read_to_end(&mut all).await;
     String::from_utf8_lossy(&all).into_owned()
