@@ -12,6 +12,7 @@ pub mod pods;
 pub mod security;
 pub mod session;
 pub mod shell;
+pub mod site;
 pub mod state;
 pub mod terminal;
 
@@ -44,6 +45,7 @@ pub fn app(state: AppState) -> Router {
         .fallback_service(
             get(assets::serve).layer(tower_http::compression::CompressionLayer::new()),
         )
+        .layer(from_fn_with_state(state.site.clone(), site::guard))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 use webshell::security::Security;
+use webshell::site::Site;
 use webshell::{AppState, kube_client};
 
 /// A browser terminal into Kubernetes pods.
@@ -27,8 +28,19 @@ struct Args {
     /// Kubeconfig context to use (default: the current context).
     #[arg(long, env = "WEBSHELL_CONTEXT")]
     context: Option<String>,
-    /// Extra browser origin allowed to open terminals, e.g. http://127.0.0.1:8081 for
-    /// `trunk serve`. Repeatable. The server's own origin is always allowed.
+    /// A URL browsers use to reach this server, e.g. https://webshell.example.com. Requests
+    /// for any other name are refused (DNS rebinding). Repeatable. On loopback, localhost,
+    /// 127.0.0.1 and [::1] with the listening port are always accepted; beyond loopback at least
+    /// one is required.
+    #[arg(
+        long = "public-url",
+        env = "WEBSHELL_PUBLIC_URLS",
+        value_delimiter = ','
+    )]
+    public_urls: Vec<String>,
+    /// Extra browser origin allowed to call this server, e.g. http://127.0.0.1:8081 for
+    /// `trunk serve`, or a page that embeds the terminal. Repeatable. The server's own
+    /// origins are always allowed.
     #[arg(
         long = "allowed-origin",
         env = "WEBSHELL_ALLOWED_ORIGINS",
@@ -66,15 +78,15 @@ async fn main() -> anyhow::Result<()> {
             args.listen
         );
     }
+    let site = Site::new(args.listen, false, &args.public_urls, &args.allowed_origins)
+        .map_err(anyhow::Error::msg)?;
     let client = kube_client(args.kubeconfig.as_deref(), args.context.clone())
         .await
         .context("loading Kubernetes client configuration")?;
     let state = AppState {
         client,
-        security: Arc::new(Security {
-            allowed_origins: args.allowed_origins,
-            access_token,
-        }),
+        site: Arc::new(site),
+        security: Arc::new(Security { access_token }),
         session: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind(args.listen)

@@ -1,8 +1,7 @@
-//! Who may talk to this server: the Origin check for the terminal socket, and the access
-//! token that is required whenever the server listens beyond loopback.
+//! The access token that is required whenever the server listens beyond loopback.
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -16,9 +15,6 @@ use crate::state::AppState;
 /// Access policy, fixed at start-up.
 #[derive(Clone, Default)]
 pub struct Security {
-    /// Extra origins (e.g. `http://127.0.0.1:8081` for `trunk serve`) allowed besides the
-    /// server's own.
-    pub allowed_origins: Vec<String>,
     /// When set, every `/api` request must present it.
     pub access_token: Option<String>,
 }
@@ -27,7 +23,6 @@ impl std::fmt::Debug for Security {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the token, not even in debug output.
         f.debug_struct("Security")
-            .field("allowed_origins", &self.allowed_origins)
             .field(
                 "access_token",
                 &self.access_token.as_ref().map(|_| "<redacted>"),
@@ -37,25 +32,6 @@ impl std::fmt::Debug for Security {
 }
 
 impl Security {
-    /// Whether a browser on `Origin` may open a terminal here. Same-origin pages and the
-    /// configured extra origins may; requests without `Origin` come from non-browser clients,
-    /// which cross-site WebSocket hijacking cannot use, so they pass.
-    pub fn origin_allowed(&self, headers: &HeaderMap) -> bool {
-        let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-            return true;
-        };
-        if self
-            .allowed_origins
-            .iter()
-            .any(|o| o.trim_end_matches('/') == origin)
-        {
-            return true;
-        }
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-        let origin_host = origin.split_once("://").map(|(_, rest)| rest);
-        matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
-    }
-
     fn token_presented(&self, headers: &HeaderMap) -> bool {
         let Some(expected) = &self.access_token else {
             return true;
@@ -95,16 +71,6 @@ pub async fn require_token(
     }
 }
 
-/// The 403 for a refused Origin.
-pub fn origin_refused() -> Response {
-    AppError {
-        status: StatusCode::FORBIDDEN,
-        reason: "OriginNotAllowed",
-        message: "this page's origin may not open terminals on this server".into(),
-    }
-    .into_response()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,40 +87,8 @@ mod tests {
     }
 
     #[test]
-    fn a_same_origin_page_may_open_a_terminal() {
-        let s = Security::default();
-        assert!(s.origin_allowed(&headers(&[
-            ("origin", "http://127.0.0.1:8080"),
-            ("host", "127.0.0.1:8080")
-        ])));
-    }
-
-    #[test]
-    fn a_cross_site_page_may_not() {
-        let s = Security::default();
-        assert!(!s.origin_allowed(&headers(&[
-            ("origin", "https://evil.example"),
-            ("host", "127.0.0.1:8080")
-        ])));
-        assert!(!s.origin_allowed(&headers(&[("origin", "null"), ("host", "127.0.0.1:8080")])));
-    }
-
-    #[test]
-    fn a_configured_origin_may() {
-        let s = Security {
-            allowed_origins: vec!["http://127.0.0.1:8081/".into()],
-            access_token: None,
-        };
-        assert!(s.origin_allowed(&headers(&[
-            ("origin", "http://127.0.0.1:8081"),
-            ("host", "127.0.0.1:8080")
-        ])));
-    }
-
-    #[test]
     fn the_token_is_accepted_as_bearer_header_or_subprotocol_entry_only_when_exact() {
         let s = Security {
-            allowed_origins: vec![],
             access_token: Some("s3cret".into()),
         };
         assert!(s.token_presented(&headers(&[("authorization", "Bearer s3cret")])));
@@ -169,7 +103,6 @@ mod tests {
     #[test]
     fn debug_output_never_shows_the_token() {
         let s = Security {
-            allowed_origins: vec![],
             access_token: Some("s3cret".into()),
         };
         assert!(!format!("{s:?}").contains("s3cret"));

@@ -2,7 +2,6 @@
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt, future};
 use k8s_openapi::api::core::v1::Pod;
@@ -12,7 +11,6 @@ use webshell_protocol::{Frame, MAX_FRAME_BYTES, SUBPROTOCOL, close_code, negotia
 
 use crate::exec::KubeExec;
 use crate::names::validate;
-use crate::security::origin_refused;
 use crate::session::{Session, SocketCommand, SocketEvent};
 use crate::state::AppState;
 
@@ -54,11 +52,7 @@ pub async fn exec(
     State(state): State<AppState>,
     Path((namespace, pod, container)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
-    headers: HeaderMap,
 ) -> Response {
-    if !state.security.origin_allowed(&headers) {
-        return origin_refused();
-    }
     let offered: Vec<String> = ws
         .requested_protocols()
         .filter_map(|p| p.to_str().ok())

@@ -10,6 +10,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use webshell::security::Security;
+use webshell::site::Site;
 use webshell::{AppState, kube_client};
 use webshell_protocol::rest::{ApiError, Namespace, Pod};
 use webshell_protocol::{ClientFrame, ErrorKind, Frame, SUBPROTOCOL, ServerFrame, close_code};
@@ -26,28 +27,39 @@ async fn server_with(user: &str, security: Security) -> String {
     let client = kube_client(Some(&kubeconfig), Some(user.into()))
         .await
         .expect("test cluster is up");
-    start(AppState {
-        client,
-        security: Arc::new(security),
-        session: Default::default(),
-    })
-    .await
+    start(client, security).await
 }
 
-async fn start(state: AppState) -> String {
+/// Serves on a free loopback port; returns `127.0.0.1:port`.
+async fn start(client: kube::Client, security: Security) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let state = AppState {
+        client,
+        site: Arc::new(Site::new(addr, false, &[], &[]).unwrap()),
+        security: Arc::new(security),
+        session: Default::default(),
+    };
     tokio::spawn(webshell::serve(listener, state, std::future::pending()));
     format!("127.0.0.1:{}", addr.port())
 }
 
 async fn get(url: String) -> (u16, String) {
-    // A bare HTTP/1.1 GET keeps the dev-dependencies to the WebSocket client alone.
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.trim_start_matches("http://");
     let (host, path) = rest.split_once('/').unwrap();
-    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
-    let request = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    raw_get(host, &format!("/{path}"), &[("Host", host)]).await
+}
+
+/// A bare HTTP/1.1 GET to `addr` with exactly the given headers (so tests can send any Host
+/// and Origin); keeps the dev-dependencies to the WebSocket client alone.
+async fn raw_get(addr: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = format!("GET {path} HTTP/1.1\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
@@ -219,12 +231,7 @@ async fn an_unreachable_apiserver_is_502() {
     let mut config = kube::Config::new("https://127.0.0.1:1".parse().unwrap());
     config.connect_timeout = Some(Duration::from_secs(2));
     let client = kube::Client::try_from(config).unwrap();
-    let base = start(AppState {
-        client,
-        security: Arc::new(Security::default()),
-        session: Default::default(),
-    })
-    .await;
+    let base = start(client, Security::default()).await;
     let (status, body) = get(format!("http://{base}/api/namespaces")).await;
     assert_eq!(status, 502, "{body}");
     assert!(
@@ -384,8 +391,71 @@ async fn a_client_without_the_subprotocol_is_refused_with_a_reason() {
 }
 
 #[tokio::test]
-async fn a_cross_site_origin_is_refused() {
+async fn a_rebound_name_is_refused_on_rest_and_socket_while_loopback_names_work() {
     let base = server_as("admin").await;
+    let port = base.rsplit(':').next().unwrap();
+    let evil = format!("evil.example:{port}");
+    let evil_origin = format!("http://{evil}");
+    let (status, body) = raw_get(
+        &base,
+        "/api/namespaces",
+        &[("Host", &evil), ("Origin", &evil_origin)],
+    )
+    .await;
+    assert_eq!(status, 421, "{body}");
+    let (status, _) = raw_get(&base, "/api/namespaces", &[("Host", &evil)]).await;
+    assert_eq!(status, 421);
+
+    let path = webshell_protocol::rest::exec_path("demo", "bash-pod", "main");
+    let mut request = format!("ws://{base}{path}").into_client_request().unwrap();
+    let headers = request.headers_mut();
+    headers.insert("host", evil.parse().unwrap());
+    headers.insert("origin", evil_origin.parse().unwrap());
+    headers.insert("sec-websocket-protocol", SUBPROTOCOL.parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), 421),
+        other => panic!("expected 421, got {:?}", other.map(|_| ())),
+    }
+
+    for name in ["127.0.0.1", "localhost", "[::1]"] {
+        let host = format!("{name}:{port}");
+        let origin = format!("http://{host}");
+        let (status, body) = raw_get(
+            &base,
+            "/api/namespaces",
+            &[("Host", &host), ("Origin", &origin)],
+        )
+        .await;
+        assert_eq!(status, 200, "{host}: {body}");
+        let mut request = format!("ws://{base}{path}").into_client_request().unwrap();
+        let headers = request.headers_mut();
+        headers.insert("host", host.parse().unwrap());
+        headers.insert("origin", origin.parse().unwrap());
+        headers.insert("sec-websocket-protocol", SUBPROTOCOL.parse().unwrap());
+        let (socket, response) = tokio_tungstenite::connect_async(request)
+            .await
+            .unwrap_or_else(|e| panic!("{host}: {e}"));
+        assert_eq!(response.status(), 101, "{host}");
+        let mut term = Term {
+            socket,
+            output: Vec::new(),
+        };
+        term.send(ClientFrame::Resize { cols: 80, rows: 24 }).await;
+        assert_eq!(term.hello().await, ["bash"], "{host}");
+    }
+}
+
+#[tokio::test]
+async fn a_cross_site_origin_is_refused_on_rest_and_socket() {
+    let base = server_as("admin").await;
+    let (status, body) = raw_get(
+        &base,
+        "/api/namespaces",
+        &[("Host", &base), ("Origin", "https://evil.example")],
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("--allowed-origin"), "{body}");
     let path = webshell_protocol::rest::exec_path("demo", "bash-pod", "main");
     let mut request = format!("ws://{base}{path}").into_client_request().unwrap();
     request
@@ -403,7 +473,6 @@ async fn a_cross_site_origin_is_refused() {
 #[tokio::test]
 async fn the_api_requires_the_access_token_when_one_is_configured() {
     let security = Security {
-        allowed_origins: vec![],
         access_token: Some("t0ken".into()),
     };
     let base = server_with("admin", security).await;

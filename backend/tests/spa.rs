@@ -6,18 +6,20 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use webshell::AppState;
 use webshell::security::Security;
+use webshell::site::Site;
 
 async fn server() -> String {
     // The SPA routes never reach the Kubernetes API; a client for a closed port will do.
     let client =
         kube::Client::try_from(kube::Config::new("https://127.0.0.1:1".parse().unwrap())).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
     let state = AppState {
         client,
+        site: Arc::new(Site::new(addr, false, &[], &[]).unwrap()),
         security: Arc::new(Security::default()),
         session: Default::default(),
     };
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     tokio::spawn(webshell::serve(listener, state, std::future::pending()));
     addr.to_string()
 }
