@@ -6,12 +6,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
-use webshell::security::Security;
+use webshell::security::{Security, read_secret_file};
 use webshell::site::Site;
 use webshell::{AppState, kube_client};
 
@@ -53,8 +54,26 @@ struct Args {
     access_token_file: Option<PathBuf>,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// A misconfiguration ends the process with one line on stderr and exit code 2, never a panic
+/// or a multi-line trace.
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("webshell: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("webshell: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=info".into()),
@@ -63,12 +82,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
 
     let access_token = match &args.access_token_file {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("reading access token file {}", path.display()))?
-                .trim()
-                .to_string(),
-        ),
+        Some(path) => Some(read_secret_file(path).context("--access-token-file")?),
         None => None,
     };
     if !args.listen.ip().is_loopback() && access_token.is_none() {
