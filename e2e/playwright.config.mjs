@@ -16,7 +16,7 @@ if (!kubeconfig) throw new Error('KUBECONFIG_PATH is not set: run the tests thro
 // file as well and read the token from the environment.
 const tokenPort = process.env.WEBSHELL_E2E_TOKEN_PORT || '18081';
 process.env.WEBSHELL_E2E_TOKEN_PORT = tokenPort;
-process.env.WEBSHELL_E2E_TOKEN ||= 'e2e-s3cret+/token.~~~???';
+process.env.WEBSHELL_E2E_TOKEN ||= 'e2e-s3cret+/token.~~~???-at-least-32-bytes';
 const tokenFile = join(tmpdir(), `webshell-e2e-token-${process.getuid?.() ?? 'user'}`);
 writeFileSync(tokenFile, `${process.env.WEBSHELL_E2E_TOKEN}\n`, { mode: 0o600 });
 
