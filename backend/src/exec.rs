@@ -9,8 +9,8 @@ use kube::Api;
 use kube::api::{AttachParams, TerminalSize};
 use webshell_protocol::ErrorKind;
 
-use crate::error::classify;
-use crate::session::{LaunchError, Outcome, ProcessLauncher, RemoteProcess, TermSize};
+use crate::error::{AppError, classify};
+use crate::session::{Outcome, ProcessLauncher, RemoteProcess, TermSize};
 use crate::shell::probe_command;
 
 /// Buffer between kube-rs's socket loop and our reader; larger reads mean fewer frames.
@@ -31,13 +31,13 @@ pub struct KubeExec {
 }
 
 impl ProcessLauncher for KubeExec {
-    fn launch(self, size: TermSize) -> BoxFuture<'static, Result<RemoteProcess, LaunchError>> {
+    fn launch(self, size: TermSize) -> BoxFuture<'static, Result<RemoteProcess, AppError>> {
         self.start(size).boxed()
     }
 }
 
 impl KubeExec {
-    async fn start(self, size: TermSize) -> Result<RemoteProcess, LaunchError> {
+    async fn start(self, size: TermSize) -> Result<RemoteProcess, AppError> {
         let shell_probe = self.command.is_none();
         let command = self.command.clone().unwrap_or_else(probe_command);
         let params = AttachParams::default()
@@ -96,44 +96,32 @@ impl KubeExec {
 
     /// Turns a failed exec into a clear error. The WebSocket upgrade only tells the status
     /// code, so on failure (never on the happy path) we look at the pod to say why.
-    async fn explain(&self, e: &kube::Error) -> LaunchError {
+    async fn explain(&self, e: &kube::Error) -> AppError {
         let err = classify(e);
-        let kind = match err.reason {
-            "Forbidden" | "Unauthorized" => {
-                return LaunchError {
-                    kind: ErrorKind::Forbidden,
-                    message: format!(
-                        "you may not exec into pod {}: {}",
-                        self.pod,
-                        if err.message.is_empty() {
-                            "forbidden"
-                        } else {
-                            &err.message
-                        }
-                    ),
+        match err.kind {
+            ErrorKind::Forbidden => {
+                let why = if err.message.is_empty() {
+                    "forbidden".to_owned()
+                } else {
+                    err.message
                 };
+                return AppError::forbidden(format!(
+                    "you may not exec into pod {}: {why}",
+                    self.pod
+                ));
             }
-            "Upstream" => {
-                return LaunchError {
-                    kind: ErrorKind::Upstream,
-                    message: err.message,
-                };
+            ErrorKind::Unauthorized | ErrorKind::Upstream | ErrorKind::UpstreamTimeout => {
+                return err;
             }
-            _ => ErrorKind::ExecFailed,
-        };
+            _ => {}
+        }
         match self.pods.get(&self.pod).await {
-            Err(e) if classify(&e).reason == "NotFound" => LaunchError {
-                kind: ErrorKind::NotFound,
-                message: format!("pod {} not found", self.pod),
-            },
-            Ok(pod) => diagnose_container(&pod, &self.container).unwrap_or(LaunchError {
-                kind,
-                message: err.message,
-            }),
-            Err(_) => LaunchError {
-                kind,
-                message: err.message,
-            },
+            Err(e) if classify(&e).kind == ErrorKind::NotFound => {
+                AppError::not_found(format!("pod {} not found", self.pod))
+            }
+            Ok(pod) => diagnose_container(&pod, &self.container)
+                .unwrap_or(AppError::new(ErrorKind::ExecFailed, err.message)),
+            Err(_) => AppError::new(ErrorKind::ExecFailed, err.message),
         }
     }
 }
@@ -145,19 +133,19 @@ fn terminal_size(s: TermSize) -> TerminalSize {
     }
 }
 
-fn exec_failed(message: String) -> LaunchError {
-    LaunchError {
+fn exec_failed(message: String) -> AppError {
+    AppError {
         kind: ErrorKind::ExecFailed,
         message,
     }
 }
 
 /// Why an exec into `container` of `pod` cannot work, if the pod says so.
-pub fn diagnose_container(pod: &Pod, container: &str) -> Option<LaunchError> {
+pub fn diagnose_container(pod: &Pod, container: &str) -> Option<AppError> {
     let spec = pod.spec.as_ref()?;
     let names: Vec<&str> = spec.containers.iter().map(|c| c.name.as_str()).collect();
     if !names.contains(&container) {
-        return Some(LaunchError {
+        return Some(AppError {
             kind: ErrorKind::NotFound,
             message: format!(
                 "container {container} not found in pod {}; it has: {}",
@@ -216,7 +204,7 @@ pub fn outcome_of(status: Option<Status>, shell_probe: bool, container: &str) ->
         .message
         .unwrap_or_else(|| format!("exec failed: {reason}"));
     if shell_probe && is_not_found(&message) {
-        return Outcome::Failed(LaunchError {
+        return Outcome::Failed(AppError {
             kind: ErrorKind::NoShell,
             message: format!(
                 "container {container} has no shell (neither bash nor sh). \

@@ -49,7 +49,7 @@ mod tests {
             long.as_str(),
         ] {
             let err = validate("pod", name).unwrap_err();
-            assert_eq!(err.status, axum::http::StatusCode::BAD_REQUEST, "{name}");
+            assert_eq!(err.status(), axum::http::StatusCode::BAD_REQUEST, "{name}");
         }
     }
 }

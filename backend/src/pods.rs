@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::{Api, ListParams};
 use tracing::instrument;
-use webshell_protocol::rest;
+use webshell_protocol::{ErrorKind, rest};
 
 use crate::error::{AppError, classify};
 use crate::names::validate;
@@ -46,7 +46,7 @@ pub async fn pods(
             .get(&namespace)
             .await
         {
-            Err(e) if classify(&e).reason == "NotFound" => {
+            Err(e) if classify(&e).kind == ErrorKind::NotFound => {
                 return Err(AppError::not_found(format!(
                     "namespace {namespace} not found"
                 )));
@@ -102,6 +102,7 @@ pub fn summarize(pod: &Pod) -> rest::Pod {
         ready: !containers.is_empty() && containers.iter().all(|c| c.ready),
         restarts: containers.iter().map(|c| c.restarts).sum(),
         containers,
+        exec_allowed: true,
     }
 }
 

@@ -113,7 +113,7 @@ pub async fn require_token(
     if state.security.token_presented(request.headers()) {
         next.run(request).await
     } else {
-        AppError::unauthorized().into_response()
+        AppError::unauthorized("a valid access token is required").into_response()
     }
 }
 

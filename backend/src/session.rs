@@ -19,8 +19,10 @@ use tokio_util::io::ReaderStream;
 use tracing::{debug, info, warn};
 use webshell_protocol::{
     ClientFrame, DecodeError, ErrorKind, Frame, PROTOCOL_VERSION, ServerFrame, close_code,
+    close_reason,
 };
 
+use crate::error::AppError;
 use crate::shell::{Scan, ShellMarker};
 
 /// What the browser side produced.
@@ -60,15 +62,6 @@ pub struct TermSize {
     pub rows: u16,
 }
 
-/// Why a process could not be started; mapped to an error frame and a close code.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LaunchError {
-    /// What failed.
-    pub kind: ErrorKind,
-    /// For a person; never contains credentials.
-    pub message: String,
-}
-
 /// How a remote process ended, as reported by its status channel.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -80,7 +73,7 @@ pub enum Outcome {
         reason: String,
     },
     /// It failed to run (e.g. executable not found).
-    Failed(LaunchError),
+    Failed(AppError),
 }
 
 /// A started remote process.
@@ -104,7 +97,7 @@ pub struct RemoteProcess {
 /// Starts a remote process once the first terminal size is known.
 pub trait ProcessLauncher: Send {
     /// Starts the process with an initial TTY size.
-    fn launch(self, size: TermSize) -> BoxFuture<'static, Result<RemoteProcess, LaunchError>>;
+    fn launch(self, size: TermSize) -> BoxFuture<'static, Result<RemoteProcess, AppError>>;
 }
 
 /// Timing knobs; tests shorten them.
@@ -339,7 +332,7 @@ impl Session {
             }
             Ok(Outcome::Failed(e)) => self.fail(tx, e).await,
             Err(_) => {
-                let e = LaunchError {
+                let e = AppError {
                     kind: ErrorKind::ExecFailed,
                     message: "the exec stream ended without an exit status".into(),
                 };
@@ -362,9 +355,9 @@ impl Session {
         send(tx, hello).await
     }
 
-    async fn fail<Tx: Sink<SocketCommand> + Unpin>(&self, tx: &mut Tx, e: LaunchError) -> Ending {
+    async fn fail<Tx: Sink<SocketCommand> + Unpin>(&self, tx: &mut Tx, e: AppError) -> Ending {
         warn!(kind = ?e.kind, message = %e.message, "session failed");
-        let code = close_code_for(e.kind);
+        let code = e.kind.close_code();
         let _ = send(
             tx,
             ServerFrame::Error {
@@ -373,28 +366,8 @@ impl Session {
             },
         )
         .await;
-        Ending::Close(code, close_reason(&e.message))
+        Ending::Close(code, close_reason(&e.message).to_owned())
     }
-}
-
-/// The close code that goes with an error kind.
-pub fn close_code_for(kind: ErrorKind) -> u16 {
-    match kind {
-        ErrorKind::BadRequest => close_code::BAD_FRAME,
-        ErrorKind::NotFound => close_code::NOT_FOUND,
-        ErrorKind::Forbidden => close_code::FORBIDDEN,
-        ErrorKind::Upstream => close_code::UPSTREAM,
-        ErrorKind::NoShell | ErrorKind::ExecFailed | ErrorKind::Other => close_code::EXEC_FAILED,
-    }
-}
-
-/// A close reason must fit in a control frame (123 bytes), cut on a character boundary.
-fn close_reason(message: &str) -> String {
-    let mut end = message.len().min(120);
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    message[..end].to_string()
 }
 
 async fn send<Tx: Sink<SocketCommand> + Unpin>(
@@ -437,7 +410,7 @@ async fn next_frame<Rx: Stream<Item = SocketEvent> + Unpin>(rx: &mut Rx) -> Inco
             }
             Err(e) => Incoming::End(Ending::Close(
                 close_code::BAD_FRAME,
-                close_reason(&e.to_string()),
+                close_reason(&e.to_string()).to_owned(),
             )),
         },
     }

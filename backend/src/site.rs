@@ -6,7 +6,7 @@
 //! server itself was configured to be:
 //! - **Host** must be one of the server's own names: on loopback `localhost`, `127.0.0.1` and
 //!   `[::1]` with the listening port (what `kubectl proxy --accept-hosts` accepts), and every
-//!   `--public-url`. Anything else gets 421 Misdirected Request.
+//!   `--public-url`. Anything else gets 403.
 //! - **Origin**, when a browser sends one, must be one of those names with the matching scheme
 //!   and port, or an `--allowed-origin`. Anything else (including `null` and bytes that are not
 //!   UTF-8) gets 403. Requests without `Origin` come from non-browser clients, which a web page
@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{Request, State};
 use axum::http::uri::{Authority, Scheme};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -100,19 +100,12 @@ pub enum SiteRefusal {
 }
 
 impl SiteRefusal {
-    /// The HTTP error answered for it.
+    /// The HTTP error answered for it (403 either way; the message says which check).
     pub fn to_error(&self) -> AppError {
         match self {
-            SiteRefusal::Host(message) => AppError {
-                status: StatusCode::MISDIRECTED_REQUEST,
-                reason: "HostNotAllowed",
-                message: message.clone(),
-            },
-            SiteRefusal::Origin(message) => AppError {
-                status: StatusCode::FORBIDDEN,
-                reason: "OriginNotAllowed",
-                message: message.clone(),
-            },
+            SiteRefusal::Host(message) | SiteRefusal::Origin(message) => {
+                AppError::forbidden(message.clone())
+            }
         }
     }
 }
@@ -253,7 +246,7 @@ pub async fn guard(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
+    use axum::http::{HeaderValue, StatusCode};
 
     fn loopback() -> Site {
         Site::new("127.0.0.1:8080".parse().unwrap(), false, &[], &[]).unwrap()
@@ -296,7 +289,7 @@ mod tests {
         let refused = check(&site, "evil.example:8080", Some("http://evil.example:8080"));
         assert!(matches!(refused, Err(SiteRefusal::Host(_))), "{refused:?}");
         let error = refused.unwrap_err().to_error();
-        assert_eq!(error.status, StatusCode::MISDIRECTED_REQUEST);
+        assert_eq!(error.status(), StatusCode::FORBIDDEN);
         assert!(error.message.contains("--public-url"), "{}", error.message);
     }
 
@@ -322,7 +315,7 @@ mod tests {
             match check(&site, "127.0.0.1:8080", Some(origin)) {
                 Err(refusal @ SiteRefusal::Origin(_)) => {
                     let error = refusal.to_error();
-                    assert_eq!(error.status, StatusCode::FORBIDDEN);
+                    assert_eq!(error.status(), StatusCode::FORBIDDEN);
                     assert!(error.message.contains("--allowed-origin"), "{origin}");
                 }
                 other => panic!("{origin}: {other:?}"),

@@ -402,9 +402,10 @@ async fn a_rebound_name_is_refused_on_rest_and_socket_while_loopback_names_work(
         &[("Host", &evil), ("Origin", &evil_origin)],
     )
     .await;
-    assert_eq!(status, 421, "{body}");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("--public-url"), "{body}");
     let (status, _) = raw_get(&base, "/api/namespaces", &[("Host", &evil)]).await;
-    assert_eq!(status, 421);
+    assert_eq!(status, 403);
 
     let path = webshell_protocol::rest::exec_path("demo", "bash-pod", "main");
     let mut request = format!("ws://{base}{path}").into_client_request().unwrap();
@@ -413,8 +414,8 @@ async fn a_rebound_name_is_refused_on_rest_and_socket_while_loopback_names_work(
     headers.insert("origin", evil_origin.parse().unwrap());
     headers.insert("sec-websocket-protocol", SUBPROTOCOL.parse().unwrap());
     match tokio_tungstenite::connect_async(request).await {
-        Err(WsError::Http(response)) => assert_eq!(response.status(), 421),
-        other => panic!("expected 421, got {:?}", other.map(|_| ())),
+        Err(WsError::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("expected 403, got {:?}", other.map(|_| ())),
     }
 
     for name in ["127.0.0.1", "localhost", "[::1]"] {

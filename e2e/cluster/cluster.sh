@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# The local real test cluster: etcd + kube-apiserver + the webshell test node
-# (a virtual-kubelet whose containers are local processes), all on 127.0.0.1.
+# The local real test cluster: etcd + an OpenID Connect provider + kube-apiserver
+# (trusting that provider) + the webshell test node (a virtual-kubelet whose
+# containers are local processes), all on 127.0.0.1.
 #
-#   cluster.sh build    build/cached binaries (kube-apiserver, kubectl, etcd, testnode)
+#   cluster.sh build    build/cached binaries (kube-apiserver, kubectl, etcd, testnode,
+#                       oidc-provider, oauth2-proxy)
 #   cluster.sh up       start everything, create users + demo pods, wait until Running
 #   cluster.sh down     stop everything it started (no-op when nothing runs)
 #   cluster.sh status   what runs, and the demo pods
-#   cluster.sh env      prints `export KUBECONFIG=...`; use: eval "$(cluster.sh env)"
+#   cluster.sh env      prints `export KUBECONFIG=... WEBSHELL_OIDC_...`; use: eval "$(cluster.sh env)"
 #
 # Environment (all optional):
 #   WEBSHELL_CLUSTER_DIR   state dir: certs, tokens, etcd data, pids, logs
 #                          (default ~/.cache/webshell/cluster); a second cluster
 #                          needs its own dir and its own ports:
 #   WEBSHELL_ETCD_PORT (23790) WEBSHELL_ETCD_PEER_PORT (23800)
-#   WEBSHELL_APISERVER_PORT (16443) WEBSHELL_NODE_PORT (20250)
+#   WEBSHELL_APISERVER_PORT (16443) WEBSHELL_NODE_PORT (20250) WEBSHELL_OIDC_PORT (25556)
+#   WEBSHELL_OIDC_ID_TOKEN_LIFETIME  ID token lifetime of the OIDC provider (5m)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
@@ -24,10 +27,15 @@ ETCD_PORT=${WEBSHELL_ETCD_PORT:-23790}
 ETCD_PEER_PORT=${WEBSHELL_ETCD_PEER_PORT:-23800}
 APISERVER_PORT=${WEBSHELL_APISERVER_PORT:-16443}
 NODE_PORT=${WEBSHELL_NODE_PORT:-20250}
+OIDC_PORT=${WEBSHELL_OIDC_PORT:-25556}
+OIDC_ISSUER=https://127.0.0.1:$OIDC_PORT
+OIDC_ID_TOKEN_LIFETIME=${WEBSHELL_OIDC_ID_TOKEN_LIFETIME:-5m}
+# The OIDC provider's users: fixed test passwords (a test fixture, not a secret).
+OIDC_USERS=(alice:alice-password:demo-users,webshell-users bob:bob-password:demo-readers,webshell-users)
 NODE_NAME=webshell-node
 KUBECTL=$K8S_BIN_DIR/kubectl
 # Components in start order; down stops them in reverse.
-COMPONENTS=(etcd kube-apiserver testnode)
+COMPONENTS=(etcd oidc-provider kube-apiserver testnode)
 # Marks a dir as ours, so `up` never wipes a directory it did not create.
 MARKER=.webshell-cluster
 
@@ -58,9 +66,16 @@ testnode_bin() {
   echo "$WEBSHELL_CACHE/testnode-$hash/testnode"
 }
 
-cmd_build() {
-  need_tools
-  "$here/build-binaries.sh"
+# The OIDC provider (and its oidclogin helper) likewise: a hash of all the
+# module's sources and the Go version.
+oidc_provider_dir() {
+  local hash
+  hash=$( (cd "$here/oidc-provider" && cat go.mod go.sum $(find . -name '*.go' | LC_ALL=C sort) && go version) |
+    sha256sum | cut -c1-16)
+  echo "$WEBSHELL_CACHE/oidc-provider-$hash"
+}
+
+build_testnode() {
   local bin
   bin=$(testnode_bin)
   if [[ -x $bin ]]; then
@@ -73,6 +88,51 @@ cmd_build() {
   (cd "$here/testnode" && go build -trimpath -o "$bin.tmp" .)
   mv "$bin.tmp" "$bin"
   log "testnode: built in $((SECONDS - start))s"
+}
+
+build_oidc_provider() {
+  local dir
+  dir=$(oidc_provider_dir)
+  if [[ -x $dir/oidc-provider && -x $dir/oidclogin ]]; then
+    log "oidc-provider: cached in $dir"
+    return
+  fi
+  log "building oidc-provider + oidclogin into $dir"
+  local start=$SECONDS
+  mkdir -p "$dir"
+  (cd "$here/oidc-provider" && go build -trimpath -o "$dir/oidclogin.tmp" ./cmd/oidclogin &&
+    go build -trimpath -o "$dir/oidc-provider.tmp" .)
+  mv "$dir/oidclogin.tmp" "$dir/oidclogin"
+  mv "$dir/oidc-provider.tmp" "$dir/oidc-provider"
+  log "oidc-provider: built in $((SECONDS - start))s"
+}
+
+# oauth2-proxy has no replace directives, so `go install module@version` works.
+build_oauth2_proxy() {
+  if [[ -x $OAUTH2_PROXY_BIN ]]; then
+    log "oauth2-proxy: cached in $OAUTH2_PROXY_BIN"
+    return
+  fi
+  log "building oauth2-proxy $OAUTH2_PROXY_VERSION into $OAUTH2_PROXY_BIN (cold: a few minutes)"
+  local start=$SECONDS dir tmp
+  dir=$(dirname "$OAUTH2_PROXY_BIN")
+  mkdir -p "$WEBSHELL_CACHE"
+  tmp=$(mktemp -d "$WEBSHELL_CACHE/build.XXXXXX")
+  (cd "$tmp" && GOBIN="$tmp/bin" GOFLAGS= go install -trimpath \
+    -ldflags "-s -w -X github.com/oauth2-proxy/oauth2-proxy/v7/pkg/version.VERSION=$OAUTH2_PROXY_VERSION" \
+    "github.com/oauth2-proxy/oauth2-proxy/v7@$OAUTH2_PROXY_VERSION") || { rm -rf "$tmp"; return 1; }
+  mkdir -p "$dir"
+  mv "$tmp/bin/oauth2-proxy" "$OAUTH2_PROXY_BIN"
+  rm -rf "$tmp"
+  log "oauth2-proxy: built in $((SECONDS - start))s"
+}
+
+cmd_build() {
+  need_tools
+  "$here/build-binaries.sh"
+  build_testnode
+  build_oidc_provider
+  build_oauth2_proxy
 }
 
 # ---------------------------------------------------------------- processes
@@ -140,7 +200,7 @@ leftovers() {
     cmdline=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
     case $cmdline in
       "$K8S_BIN_DIR/etcd "*"$STATE/"* | "$K8S_BIN_DIR/kube-apiserver "*"$STATE/"* | \
-        "$WEBSHELL_CACHE/testnode-"*"$STATE/"*) echo "$pid" ;;
+        "$WEBSHELL_CACHE/testnode-"*"$STATE/"* | "$WEBSHELL_CACHE/oidc-provider-"*"$STATE/"*) echo "$pid" ;;
     esac
   done
 }
@@ -150,9 +210,11 @@ cmd_down() {
   local was_running=0 pids
   any_alive && was_running=1
   # The node first (it takes its container processes down on SIGTERM), then
-  # the apiserver, then etcd (an apiserver without etcd hangs on shutdown).
+  # the apiserver, the OIDC provider, then etcd (an apiserver without etcd
+  # hangs on shutdown).
   stop testnode
   stop kube-apiserver
+  stop oidc-provider
   stop etcd
   # Safety net for anything that escaped (e.g. the node was SIGKILLed).
   pids=$(leftovers)

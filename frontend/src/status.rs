@@ -95,6 +95,10 @@ pub fn error_kind_label(kind: ErrorKind) -> &'static str {
         ErrorKind::ExecFailed => "exec failed",
         ErrorKind::Upstream => "Kubernetes API unreachable",
         ErrorKind::Other => "other",
+        ErrorKind::Unauthorized => "sign-in needed",
+        ErrorKind::TooMany => "limit reached",
+        ErrorKind::Timeout => "timed out",
+        ErrorKind::UpstreamTimeout => "Kubernetes API timed out",
     }
 }
 
@@ -114,6 +118,9 @@ fn close_code_label(code: u16) -> &'static str {
         cc::TIMEOUT => "timed out",
         cc::EXEC_FAILED => "exec failed",
         cc::UPSTREAM => "Kubernetes API unreachable",
+        cc::UNAUTHORIZED => "sign-in needed",
+        cc::TOO_MANY => "limit reached",
+        cc::UPSTREAM_TIMEOUT => "Kubernetes API timed out",
         _ => "closed",
     }
 }

@@ -68,6 +68,25 @@ pub mod close_code {
     pub const EXEC_FAILED: u16 = 4422;
     /// The Kubernetes API server could not be reached.
     pub const UPSTREAM: u16 = 4502;
+    /// No valid sign-in: none, expired, or revoked. The UI sends the person to sign in.
+    pub const UNAUTHORIZED: u16 = 4401;
+    /// A limit was reached: sessions per user or in total, or new sessions per minute.
+    pub const TOO_MANY: u16 = 4429;
+    /// The Kubernetes API server did not answer in time.
+    pub const UPSTREAM_TIMEOUT: u16 = 4504;
+}
+
+/// The longest close reason a WebSocket close frame can carry (RFC 6455 §5.5: 125 bytes of
+/// payload, two of them the code).
+pub const MAX_CLOSE_REASON_BYTES: usize = 123;
+
+/// `message` cut on a character boundary to fit a close frame.
+pub fn close_reason(message: &str) -> &str {
+    let mut end = message.len().min(MAX_CLOSE_REASON_BYTES);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    &message[..end]
 }
 
 /// Browser → server.
@@ -139,10 +158,19 @@ pub enum ErrorKind {
     Upstream,
     /// A kind this build does not know.
     Other,
+    /// No valid sign-in (none, expired or revoked): sign in again.
+    Unauthorized,
+    /// A limit was reached (sessions per user or in total, new sessions per minute).
+    TooMany,
+    /// The session timed out: no terminal size, idle too long, or at its maximum length.
+    Timeout,
+    /// The Kubernetes API server did not answer in time.
+    UpstreamTimeout,
 }
 
 impl ErrorKind {
-    const WIRE: [ErrorKind; 7] = [
+    /// Wire values, in order; new kinds are appended, so `Other` keeps its value.
+    const WIRE: [ErrorKind; 11] = [
         Self::BadRequest,
         Self::NotFound,
         Self::Forbidden,
@@ -150,7 +178,59 @@ impl ErrorKind {
         Self::ExecFailed,
         Self::Upstream,
         Self::Other,
+        Self::Unauthorized,
+        Self::TooMany,
+        Self::Timeout,
+        Self::UpstreamTimeout,
     ];
+
+    /// The HTTP status a REST error of this kind carries.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::BadRequest => 400,
+            Self::Unauthorized => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::Timeout => 408,
+            Self::NoShell | Self::ExecFailed => 422,
+            Self::TooMany => 429,
+            Self::Other => 500,
+            Self::Upstream => 502,
+            Self::UpstreamTimeout => 504,
+        }
+    }
+
+    /// The close code a terminal session that fails this way ends with.
+    pub fn close_code(self) -> u16 {
+        match self {
+            Self::BadRequest => close_code::BAD_FRAME,
+            Self::Unauthorized => close_code::UNAUTHORIZED,
+            Self::Forbidden => close_code::FORBIDDEN,
+            Self::NotFound => close_code::NOT_FOUND,
+            Self::Timeout => close_code::TIMEOUT,
+            Self::NoShell | Self::ExecFailed | Self::Other => close_code::EXEC_FAILED,
+            Self::TooMany => close_code::TOO_MANY,
+            Self::Upstream => close_code::UPSTREAM,
+            Self::UpstreamTimeout => close_code::UPSTREAM_TIMEOUT,
+        }
+    }
+
+    /// The machine-readable `reason` of a REST error of this kind.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::BadRequest => "BadRequest",
+            Self::NotFound => "NotFound",
+            Self::Forbidden => "Forbidden",
+            Self::NoShell => "NoShell",
+            Self::ExecFailed => "ExecFailed",
+            Self::Upstream => "Upstream",
+            Self::Other => "InternalError",
+            Self::Unauthorized => "Unauthorized",
+            Self::TooMany => "TooMany",
+            Self::Timeout => "Timeout",
+            Self::UpstreamTimeout => "UpstreamTimeout",
+        }
+    }
 }
 
 impl Encode for ErrorKind {

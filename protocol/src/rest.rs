@@ -2,13 +2,84 @@
 //!
 //! | method | path | body |
 //! |--------|------|------|
-//! | GET | `/api/namespaces` | `Vec<`[`Namespace`]`>` |
-//! | GET | `/api/namespaces/{ns}/pods` | `Vec<`[`Pod`]`>` |
+//! | GET | [`AUTH_PATH`] (no sign-in needed) | [`AuthInfo`]: how this server signs people in |
+//! | GET | [`WHOAMI_PATH`] | [`Identity`] of the signed-in caller |
+//! | POST | [`TOKEN_SIGN_IN_PATH`] | [`TokenSignIn`] in, [`Identity`] out; sets the session cookie |
+//! | POST | [`SIGN_OUT_PATH`] | clears the session cookie; 204 |
+//! | GET | [`NAMESPACES_PATH`] | `Vec<`[`Namespace`]`>` |
+//! | GET | [`pods_path`] | `Vec<`[`Pod`]`>` |
 //! | GET (WebSocket) | [`exec_path`] `?command=..&command=..&tty=false` | frames, see the crate docs |
+//! | GET (browser) | [`OIDC_LOGIN_PATH`] `?return_to=/path` | redirects to the identity provider |
+//! | GET (browser) | [`OIDC_CALLBACK_PATH`] | the provider's redirect back; sets the cookie |
 //!
-//! Every error is an HTTP status with an [`ApiError`] body.
+//! Every error is an HTTP status with an [`ApiError`] body; its status and `reason` come from
+//! [`crate::ErrorKind`]. A 401 means "sign in (again)": the message says why.
 
 use serde::{Deserialize, Serialize};
+
+/// How the server decides who a caller is (`--auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// The server's own kubeconfig identity, for one person on their own machine; the browser
+    /// proves it holds the secret the server printed at start.
+    Local,
+    /// Each person signs in with their own Kubernetes bearer token.
+    Token,
+    /// Each person signs in through the cluster's OpenID Connect provider.
+    Oidc,
+    /// An authenticating proxy in front names the person; the server impersonates them.
+    Proxy,
+}
+
+impl AuthMode {
+    /// The lowercase name, as in `--auth` and the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::Local => "local",
+            AuthMode::Token => "token",
+            AuthMode::Oidc => "oidc",
+            AuthMode::Proxy => "proxy",
+        }
+    }
+}
+
+/// `GET /api/auth`: what the UI needs to sign a person in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthInfo {
+    /// The server's mode.
+    pub mode: AuthMode,
+    /// Where a browser goes to sign in, when that is a page (OIDC, or the proxy's).
+    pub sign_in_url: Option<String>,
+    /// Where a browser goes after sign-out, when the proxy owns the session.
+    pub sign_out_url: Option<String>,
+}
+
+/// `GET /api/whoami`: the signed-in caller, as the Kubernetes API sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// Kubernetes user name, e.g. `alice` or `oidc:alice`.
+    pub user: String,
+    /// Kubernetes groups.
+    pub groups: Vec<String>,
+    /// How they signed in.
+    pub mode: AuthMode,
+    /// When the sign-in ends (Unix seconds), if it does.
+    pub expires_at: Option<i64>,
+}
+
+/// `POST /api/auth/token` body: a person's own Kubernetes bearer token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenSignIn {
+    /// A service-account token, or the id-token of a kubeconfig.
+    pub token: String,
+}
+
+impl std::fmt::Debug for TokenSignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenSignIn { token: <redacted> }")
+    }
+}
 
 /// A namespace the caller can see.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +101,14 @@ pub struct Pod {
     pub restarts: i32,
     /// Regular containers, in spec order.
     pub containers: Vec<Container>,
+    /// Whether the caller may open a terminal here (`get` and `create` on `pods/exec`), as far
+    /// as RBAC rules tell. The exec itself is checked again when it starts.
+    #[serde(default = "yes")]
+    pub exec_allowed: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One container of a [`Pod`].
@@ -58,15 +137,68 @@ pub struct ApiError {
     pub message: String,
 }
 
+/// How this server signs people in.
+pub const AUTH_PATH: &str = "/api/auth";
+/// The signed-in caller.
+pub const WHOAMI_PATH: &str = "/api/whoami";
+/// Signs in with a bearer token (`--auth token`).
+pub const TOKEN_SIGN_IN_PATH: &str = "/api/auth/token";
+/// Signs out.
+pub const SIGN_OUT_PATH: &str = "/api/auth/sign-out";
+/// Starts an OpenID Connect sign-in (`--auth oidc`); takes `return_to`, a path on this site.
+pub const OIDC_LOGIN_PATH: &str = "/auth/oidc/login";
+/// Where the identity provider sends the browser back.
+pub const OIDC_CALLBACK_PATH: &str = "/auth/oidc/callback";
+/// The query parameter of the URL `--auth local` prints, carrying the launch secret once.
+pub const LOCAL_SECRET_PARAM: &str = "secret";
+
 /// Path of the namespace list.
 pub const NAMESPACES_PATH: &str = "/api/namespaces";
+/// Route template of the pod list (axum syntax).
+pub const PODS_ROUTE: &str = "/api/namespaces/{namespace}/pods";
+/// Route template of the terminal WebSocket (axum syntax).
+pub const EXEC_ROUTE: &str = "/api/namespaces/{namespace}/pods/{pod}/containers/{container}/exec";
 
 /// Path of the pod list of `namespace`.
 pub fn pods_path(namespace: &str) -> String {
-    format!("/api/namespaces/{namespace}/pods")
+    PODS_ROUTE.replace("{namespace}", namespace)
 }
 
 /// Path of the terminal WebSocket for one container.
 pub fn exec_path(namespace: &str, pod: &str, container: &str) -> String {
-    format!("/api/namespaces/{namespace}/pods/{pod}/containers/{container}/exec")
+    EXEC_ROUTE
+        .replace("{namespace}", namespace)
+        .replace("{pod}", pod)
+        .replace("{container}", container)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_fill_the_route_templates() {
+        assert_eq!(pods_path("demo"), "/api/namespaces/demo/pods");
+        assert_eq!(
+            exec_path("demo", "web-0", "app"),
+            "/api/namespaces/demo/pods/web-0/containers/app/exec"
+        );
+    }
+
+    #[test]
+    fn a_pod_from_an_older_server_may_be_exec_ed_into() {
+        let pod: Pod = serde_json::from_str(
+            r#"{"name":"p","phase":"Running","ready":true,"restarts":0,"containers":[]}"#,
+        )
+        .unwrap();
+        assert!(pod.exec_allowed);
+    }
+
+    #[test]
+    fn a_token_sign_in_never_prints_the_token() {
+        let body = TokenSignIn {
+            token: "s3cret".into(),
+        };
+        assert!(!format!("{body:?}").contains("s3cret"));
+    }
 }

@@ -187,6 +187,50 @@ fn an_error_kind_from_a_newer_peer_decodes_as_other() {
 }
 
 #[test]
+fn error_kinds_keep_their_wire_values_and_new_ones_are_appended() {
+    let wire: Vec<u8> = [
+        ErrorKind::BadRequest,
+        ErrorKind::Other,
+        ErrorKind::Unauthorized,
+        ErrorKind::UpstreamTimeout,
+    ]
+    .into_iter()
+    .map(|kind| {
+        ServerFrame::Error {
+            kind,
+            message: String::new(),
+        }
+        .to_bytes()[1]
+    })
+    .collect();
+    assert_eq!(wire, [0, 6, 7, 10]);
+}
+
+#[test]
+fn each_error_kind_has_one_status_and_one_close_code_in_the_application_range() {
+    for kind in ErrorKind::WIRE {
+        let code = kind.close_code();
+        assert!((4000..5000).contains(&code), "{kind:?}: {code}");
+        assert!((400..600).contains(&kind.http_status()), "{kind:?}");
+        assert!(!kind.reason().is_empty());
+    }
+    assert_eq!(
+        ErrorKind::Unauthorized.close_code(),
+        close_code::UNAUTHORIZED
+    );
+    assert_eq!(ErrorKind::Forbidden.http_status(), 403);
+}
+
+#[test]
+fn close_reasons_are_cut_to_fit_a_close_frame_on_a_character_boundary() {
+    assert_eq!(close_reason("short"), "short");
+    let long = "é".repeat(100); // 200 bytes
+    let cut = close_reason(&long);
+    assert!(cut.len() <= MAX_CLOSE_REASON_BYTES);
+    assert_eq!(cut.len(), 122, "61 whole two-byte characters");
+}
+
+#[test]
 fn oversized_input_is_refused_before_decoding() {
     let bytes = vec![0u8; MAX_FRAME_BYTES + 1];
     assert_eq!(

@@ -34,11 +34,11 @@ struct FakeLauncher {
     probe: bool,
     tty: bool,
     pods: oneshot::Sender<FakePod>,
-    fail: Option<LaunchError>,
+    fail: Option<AppError>,
 }
 
 impl ProcessLauncher for FakeLauncher {
-    fn launch(self, size: TermSize) -> BoxFuture<'static, Result<RemoteProcess, LaunchError>> {
+    fn launch(self, size: TermSize) -> BoxFuture<'static, Result<RemoteProcess, AppError>> {
         async move {
             if let Some(e) = self.fail {
                 return Err(e);
@@ -134,11 +134,11 @@ type Started = (
     tokio::task::JoinHandle<()>,
 );
 
-fn start(probe: bool, tty: bool, fail: Option<LaunchError>) -> Started {
+fn start(probe: bool, tty: bool, fail: Option<AppError>) -> Started {
     start_with(probe, tty, fail, quick())
 }
 
-fn start_with(probe: bool, tty: bool, fail: Option<LaunchError>, config: SessionConfig) -> Started {
+fn start_with(probe: bool, tty: bool, fail: Option<AppError>, config: SessionConfig) -> Started {
     let (to_server, rx) = mpsc::unbounded();
     let (tx, from_server) = mpsc::unbounded();
     let (pods, pod) = oneshot::channel();
@@ -368,7 +368,7 @@ async fn no_first_size_closes_with_timeout_and_starts_nothing() {
 
 #[tokio::test]
 async fn a_launch_failure_is_an_error_frame_and_its_close_code() {
-    let fail = LaunchError {
+    let fail = AppError {
         kind: ErrorKind::NoShell,
         message: "container x has no shell".into(),
     };
@@ -385,13 +385,6 @@ async fn a_launch_failure_is_an_error_frame_and_its_close_code() {
         browser.close().await,
         (close_code::EXEC_FAILED, "container x has no shell".into())
     );
-}
-
-#[test]
-fn close_reasons_are_cut_to_fit_a_control_frame_on_a_character_boundary() {
-    let reason = close_reason(&"é".repeat(100));
-    assert!(reason.len() <= 123);
-    assert!(reason.chars().all(|c| c == 'é'));
 }
 
 fn pinging_every_50ms() -> SessionConfig {
