@@ -90,20 +90,22 @@ build_testnode() {
   log "testnode: built in $((SECONDS - start))s"
 }
 
+# oidc-provider plus its helpers oidclogin (signs in through the login form,
+# prints tokens) and headerecho (an upstream that echoes request headers).
 build_oidc_provider() {
-  local dir
+  local dir b
   dir=$(oidc_provider_dir)
-  if [[ -x $dir/oidc-provider && -x $dir/oidclogin ]]; then
+  if [[ -x $dir/oidc-provider && -x $dir/oidclogin && -x $dir/headerecho ]]; then
     log "oidc-provider: cached in $dir"
     return
   fi
-  log "building oidc-provider + oidclogin into $dir"
+  log "building oidc-provider, oidclogin, headerecho into $dir"
   local start=$SECONDS
   mkdir -p "$dir"
-  (cd "$here/oidc-provider" && go build -trimpath -o "$dir/oidclogin.tmp" ./cmd/oidclogin &&
-    go build -trimpath -o "$dir/oidc-provider.tmp" .)
-  mv "$dir/oidclogin.tmp" "$dir/oidclogin"
-  mv "$dir/oidc-provider.tmp" "$dir/oidc-provider"
+  (cd "$here/oidc-provider" && go build -trimpath -o "$dir/oidc-provider.tmp" . &&
+    go build -trimpath -o "$dir/oidclogin.tmp" ./cmd/oidclogin &&
+    go build -trimpath -o "$dir/headerecho.tmp" ./cmd/headerecho)
+  for b in headerecho oidclogin oidc-provider; do mv "$dir/$b.tmp" "$dir/$b"; done
   log "oidc-provider: built in $((SECONDS - start))s"
 }
 
@@ -242,28 +244,67 @@ gen_credentials() {
       "extendedKeyUsage=serverAuth" "keyUsage=digitalSignature,keyEncipherment" >apiserver.ext
     openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
       -out apiserver.crt -days 3650 -extfile apiserver.ext 2>/dev/null
+    # The OIDC provider's serving cert, from the same CA.
+    openssl req -newkey rsa:2048 -nodes -keyout oidc.key -out oidc.csr \
+      -subj "/CN=webshell-test-oidc" 2>/dev/null
+    printf '%s\n' "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost" \
+      "extendedKeyUsage=serverAuth" "keyUsage=digitalSignature,keyEncipherment" >oidc.ext
+    openssl x509 -req -in oidc.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+      -out oidc.crt -days 3650 -extfile oidc.ext 2>/dev/null
     # Service account token signing key pair.
     openssl genrsa -out sa.key 2048 2>/dev/null
     openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
   )
-  # Static tokens, fresh per `up`: token,user,uid,"groups".
-  local admin alice bob node
+  # Static tokens, fresh per `up`: token,user,uid[,"groups"] (no groups column:
+  # an empty one would make a group named ""). webshell-proxy is
+  # the least-privileged identity of webshell's proxy mode (it may only
+  # impersonate and create SubjectAccessReviews; manifests/10-rbac.yaml).
+  local admin alice bob node proxy
   admin=$(openssl rand -hex 24) alice=$(openssl rand -hex 24)
-  bob=$(openssl rand -hex 24) node=$(openssl rand -hex 24)
+  bob=$(openssl rand -hex 24) node=$(openssl rand -hex 24) proxy=$(openssl rand -hex 24)
   cat >"$pki/tokens.csv" <<EOF
 $admin,admin,admin,"system:masters"
-$alice,alice,alice,""
-$bob,bob,bob,""
+$alice,alice,alice
+$bob,bob,bob
+$proxy,webshell-proxy,webshell-proxy
 $node,system:node:$NODE_NAME,node,"system:masters"
 EOF
   chmod 600 "$pki"/*.key "$pki/tokens.csv"
+
+  # OIDC client secrets and oauth2-proxy's cookie secret, fresh per `up`.
+  local webshell_secret oauth2_proxy_secret cookie_secret
+  webshell_secret=$(openssl rand -hex 24) oauth2_proxy_secret=$(openssl rand -hex 24)
+  cookie_secret=$(openssl rand -hex 16) # 32 characters = a 32-byte AES key
+  printf '%s\n' "webshell:$webshell_secret:/auth/oidc/callback" \
+    "oauth2-proxy:$oauth2_proxy_secret:/oauth2/callback" >"$pki/oidc-clients"
+  chmod 600 "$pki/oidc-clients"
+  gen_apiserver_config
+  local users=() u
+  for u in "${OIDC_USERS[@]}"; do users+=("$(cut -d: -f1,2 <<<"$u")"); done
+  # For the tests: KEY=value lines (no quotes; no value has spaces). `env` prints them as exports.
+  cat >"$STATE/oidc.env" <<EOF
+WEBSHELL_OIDC_ISSUER=$OIDC_ISSUER
+WEBSHELL_OIDC_CA_FILE=$pki/ca.crt
+WEBSHELL_OIDC_CLIENT_ID=webshell
+WEBSHELL_OIDC_CLIENT_SECRET=$webshell_secret
+WEBSHELL_OIDC_USERS=$(IFS=,; echo "${users[*]}")
+WEBSHELL_OIDC_LOGIN=$(oidc_provider_dir)/oidclogin
+WEBSHELL_HEADERECHO=$(oidc_provider_dir)/headerecho
+WEBSHELL_OAUTH2_PROXY=$here/oauth2-proxy.sh
+WEBSHELL_OAUTH2_PROXY_CLIENT_ID=oauth2-proxy
+WEBSHELL_OAUTH2_PROXY_CLIENT_SECRET=$oauth2_proxy_secret
+WEBSHELL_OAUTH2_PROXY_COOKIE_SECRET=$cookie_secret
+WEBSHELL_APISERVER_AUDIT_LOG=$STATE/logs/audit.log
+WEBSHELL_OIDC_ENV=$STATE/oidc.env
+EOF
+  chmod 600 "$STATE/oidc.env"
 
   local server=https://127.0.0.1:$APISERVER_PORT kc=$STATE/kubeconfig u
   rm -f "$kc"
   KUBECONFIG=$kc "$KUBECTL" config set-cluster webshell --server="$server" \
     --certificate-authority="$pki/ca.crt" --embed-certs=true >/dev/null
-  for u in admin alice bob; do
-    local var=$u
+  for u in admin alice bob webshell-proxy; do
+    local var=${u#webshell-}
     KUBECONFIG=$kc "$KUBECTL" config set-credentials "$u" --token="${!var}" >/dev/null
     KUBECONFIG=$kc "$KUBECTL" config set-context "$u" --cluster=webshell --user="$u" >/dev/null
   done
@@ -280,6 +321,61 @@ EOF
   KUBECONFIG=$nkc "$KUBECTL" config set-context node --cluster=webshell --user=node >/dev/null
   KUBECONFIG=$nkc "$KUBECTL" config use-context node >/dev/null
   chmod 600 "$nkc"
+}
+
+# gen_apiserver_config: kube-apiserver's structured authentication config
+# (tokens of the OIDC provider, besides the static token file) and its audit
+# policy (only what tests look at: who exec'd, attached, read logs or pods, and
+# the access reviews).
+gen_apiserver_config() {
+  local pki=$STATE/pki
+  {
+    cat <<EOF
+apiVersion: apiserver.config.k8s.io/v1
+kind: AuthenticationConfiguration
+jwt:
+  - issuer:
+      url: $OIDC_ISSUER
+      audiences: [webshell, oauth2-proxy]
+      audienceMatchPolicy: MatchAny
+      certificateAuthority: |
+EOF
+    sed 's/^/        /' "$pki/ca.crt"
+    cat <<'EOF'
+    claimMappings:
+      username:
+        claim: preferred_username
+        prefix: "oidc:"
+      groups:
+        claim: groups
+        prefix: "oidc:"
+EOF
+  } >"$pki/authentication-config.yaml"
+  cat >"$pki/audit-policy.yaml" <<EOF
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  # The test node's own pod traffic is noise.
+  - level: None
+    users: ["system:node:$NODE_NAME"]
+  - level: Metadata
+    resources:
+      - group: ""
+        resources: [pods/exec, pods/attach, pods/log]
+  - level: Metadata
+    verbs: [get, list]
+    resources:
+      - group: ""
+        resources: [pods]
+  - level: Metadata
+    resources:
+      - group: authorization.k8s.io
+        resources: [selfsubjectaccessreviews, subjectaccessreviews, selfsubjectrulesreviews]
+      - group: authentication.k8s.io
+        resources: [selfsubjectreviews]
+  - level: None
+EOF
 }
 
 # ---------------------------------------------------------------- up
@@ -327,17 +423,19 @@ cmd_up() {
     die "cluster already running (state dir $STATE); run '$here/cluster.sh down' first"
   fi
   local p
-  for p in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$NODE_PORT"; do
+  for p in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$NODE_PORT" "$OIDC_PORT"; do
     port_free "$p" || die "port 127.0.0.1:$p is in use (another cluster? set WEBSHELL_*_PORT to use other ports)"
   done
   # Stale state from a crashed run: kill its leftovers, then start afresh.
   cmd_down >/dev/null 2>&1
-  rm -rf "$STATE/etcd" "$STATE/pki" "$STATE/pids" "$STATE/logs" "$STATE/node" "$STATE/kubeconfig" "$STATE/node.kubeconfig"
+  rm -rf "$STATE/etcd" "$STATE/pki" "$STATE/pids" "$STATE/logs" "$STATE/node" "$STATE/kubeconfig" \
+    "$STATE/node.kubeconfig" "$STATE/oidc.env"
   mkdir -p "$STATE/pids" "$STATE/logs" "$STATE/node"
 
   cmd_build
-  local node_bin
+  local node_bin oidc_dir
   node_bin=$(testnode_bin)
+  oidc_dir=$(oidc_provider_dir)
   up_done=0
   trap '[[ $up_done == 1 ]] || fail_up' EXIT
   gen_credentials
@@ -350,6 +448,16 @@ cmd_up() {
   wait_for etcd 30 etcd curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
 
   local pki=$STATE/pki
+  # The OIDC provider, before the apiserver, which fetches its discovery
+  # document and keys (trusting the test CA) to verify ID tokens.
+  local op_args=() u c
+  for u in "${OIDC_USERS[@]}"; do op_args+=(--user "$u"); done
+  while read -r c; do op_args+=(--client "$c"); done <"$pki/oidc-clients"
+  start oidc-provider "$oidc_dir/oidc-provider" --listen "127.0.0.1:$OIDC_PORT" --issuer "$OIDC_ISSUER" \
+    --tls-cert "$pki/oidc.crt" --tls-key "$pki/oidc.key" --id-token-lifetime "$OIDC_ID_TOKEN_LIFETIME" \
+    "${op_args[@]}"
+  wait_for oidc-provider 30 oidc-provider curl -fsS --cacert "$pki/ca.crt" "$OIDC_ISSUER/.well-known/openid-configuration"
+
   # No scheduler or controller-manager: pods set spec.nodeName, and the
   # ServiceAccount admission plugin is off so no default SA is needed.
   # The endpoint reconciler refuses a loopback advertise address; nothing here
@@ -360,6 +468,9 @@ cmd_up() {
     --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
     --client-ca-file "$pki/ca.crt" \
     --token-auth-file "$pki/tokens.csv" \
+    --authentication-config "$pki/authentication-config.yaml" \
+    --audit-policy-file "$pki/audit-policy.yaml" \
+    --audit-log-path "$STATE/logs/audit.log" --audit-log-format json \
     --authorization-mode Node,RBAC \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
@@ -383,10 +494,11 @@ cmd_up() {
 
   cat <<EOF
 cluster: up in $((SECONDS - t0))s
-  kubeconfig: $STATE/kubeconfig (contexts admin [current], alice, bob)
-  use it:     export KUBECONFIG=$STATE/kubeconfig
+  kubeconfig: $STATE/kubeconfig (contexts admin [current], alice, bob, webshell-proxy)
+  use it:     eval "\$($here/cluster.sh env)"   (KUBECONFIG and the WEBSHELL_OIDC_* variables)
   apiserver:  https://127.0.0.1:$APISERVER_PORT
-  logs:       $STATE/logs/{etcd,kube-apiserver,testnode}.log
+  oidc:       $OIDC_ISSUER (users alice, bob; settings in $STATE/oidc.env)
+  logs:       $STATE/logs/{etcd,oidc-provider,kube-apiserver,testnode}.log, audit log $STATE/logs/audit.log
   containers: $STATE/node/pods/<ns>_<pod>_<uid>/logs/<container>.log
 EOF
 }
@@ -411,6 +523,10 @@ cmd_status() {
 
 cmd_env() {
   echo "export KUBECONFIG=$STATE/kubeconfig"
+  # Written by `up` (secrets are fresh per up); nothing more before the first up.
+  if [[ -f $STATE/oidc.env ]]; then
+    sed -n 's/^\(WEBSHELL_[A-Z0-9_]*=\)/export \1/p' "$STATE/oidc.env"
+  fi
 }
 
 case ${1:-} in
@@ -428,7 +544,7 @@ case ${1:-} in
   status) cmd_status ;;
   env) cmd_env ;;
   *)
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
