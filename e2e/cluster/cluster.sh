@@ -279,12 +279,18 @@ EOF
     "oauth2-proxy:$oauth2_proxy_secret:/oauth2/callback" >"$pki/oidc-clients"
   chmod 600 "$pki/oidc-clients"
   gen_apiserver_config
+  # The OP cert's public key hash, for Chromium's --ignore-certificate-errors-spki-list
+  # (a browser does not trust the test CA).
+  local spki
+  spki=$(openssl x509 -in "$pki/oidc.crt" -pubkey -noout | openssl pkey -pubin -outform der |
+    openssl dgst -sha256 -binary | base64)
   local users=() u
   for u in "${OIDC_USERS[@]}"; do users+=("$(cut -d: -f1,2 <<<"$u")"); done
   # For the tests: KEY=value lines (no quotes; no value has spaces). `env` prints them as exports.
   cat >"$STATE/oidc.env" <<EOF
 WEBSHELL_OIDC_ISSUER=$OIDC_ISSUER
 WEBSHELL_OIDC_CA_FILE=$pki/ca.crt
+WEBSHELL_OIDC_CERT_SPKI=$spki
 WEBSHELL_OIDC_CLIENT_ID=webshell
 WEBSHELL_OIDC_CLIENT_SECRET=$webshell_secret
 WEBSHELL_OIDC_USERS=$(IFS=,; echo "${users[*]}")
