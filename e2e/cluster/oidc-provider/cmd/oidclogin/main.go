@@ -5,7 +5,9 @@
 //	oidclogin --issuer https://127.0.0.1:25556 --ca-file $STATE/pki/ca.crt \
 //	  --client-id webshell --client-secret S --user alice --password P
 //
-// prints the ID token; --print json prints the whole token response.
+// prints the ID token; --print json prints the whole token response. With
+// the environment of `cluster.sh env`, `oidclogin --user bob` is enough;
+// `oidclogin --client-id oauth2-proxy --user bob` gets a token for that client.
 // The redirect URI is never served: oidclogin stops at the redirect to it and
 // takes the code from its query.
 package main
@@ -36,13 +38,29 @@ func main() {
 	flag.StringVar(&o.issuer, "issuer", os.Getenv("WEBSHELL_OIDC_ISSUER"), "issuer URL (default $WEBSHELL_OIDC_ISSUER)")
 	flag.StringVar(&o.caFile, "ca-file", os.Getenv("WEBSHELL_OIDC_CA_FILE"), "CA bundle for the issuer (default $WEBSHELL_OIDC_CA_FILE)")
 	flag.StringVar(&o.clientID, "client-id", envOr("WEBSHELL_OIDC_CLIENT_ID", "webshell"), "client id")
-	flag.StringVar(&o.clientSecret, "client-secret", os.Getenv("WEBSHELL_OIDC_CLIENT_SECRET"), "client secret (default $WEBSHELL_OIDC_CLIENT_SECRET)")
-	flag.StringVar(&o.redirectURI, "redirect-uri", "http://127.0.0.1:1/auth/oidc/callback", "redirect URI registered for the client")
+	flag.StringVar(&o.clientSecret, "client-secret", "", "client secret (default $WEBSHELL_OIDC_CLIENT_SECRET for webshell, "+
+		"$WEBSHELL_OAUTH2_PROXY_CLIENT_SECRET for oauth2-proxy)")
+	flag.StringVar(&o.redirectURI, "redirect-uri", "", "redirect URI registered for the client (default "+
+		"http://127.0.0.1:1/auth/oidc/callback for webshell, http://127.0.0.1:1/oauth2/callback for oauth2-proxy)")
 	flag.StringVar(&o.scope, "scope", "openid profile email groups offline_access", "scopes to ask for")
 	flag.StringVar(&o.user, "user", "alice", "username")
 	flag.StringVar(&o.password, "password", "", "password (default: looked up in $WEBSHELL_OIDC_USERS, name:password,...)")
 	flag.StringVar(&o.print, "print", "id_token", "what to print: id_token, access_token, refresh_token, json")
 	flag.Parse()
+	if o.clientSecret == "" {
+		switch o.clientID {
+		case os.Getenv("WEBSHELL_OAUTH2_PROXY_CLIENT_ID"), "oauth2-proxy":
+			o.clientSecret = os.Getenv("WEBSHELL_OAUTH2_PROXY_CLIENT_SECRET")
+		default:
+			o.clientSecret = os.Getenv("WEBSHELL_OIDC_CLIENT_SECRET")
+		}
+	}
+	if o.redirectURI == "" {
+		o.redirectURI = "http://127.0.0.1:1/auth/oidc/callback"
+		if o.clientID == "oauth2-proxy" {
+			o.redirectURI = "http://127.0.0.1:1/oauth2/callback"
+		}
+	}
 	if o.password == "" {
 		o.password = passwordFromEnv(o.user)
 	}
