@@ -85,8 +85,8 @@ build_testnode() {
   log "building testnode into $bin"
   local start=$SECONDS
   mkdir -p "$(dirname "$bin")"
-  (cd "$here/testnode" && go build -trimpath -o "$bin.tmp" .)
-  mv "$bin.tmp" "$bin"
+  (cd "$here/testnode" && go build -trimpath -o "$bin.tmp.$$" .)
+  mv -f "$bin.tmp.$$" "$bin"
   log "testnode: built in $((SECONDS - start))s"
 }
 
@@ -102,10 +102,10 @@ build_oidc_provider() {
   log "building oidc-provider, oidclogin, headerecho into $dir"
   local start=$SECONDS
   mkdir -p "$dir"
-  (cd "$here/oidc-provider" && go build -trimpath -o "$dir/oidc-provider.tmp" . &&
-    go build -trimpath -o "$dir/oidclogin.tmp" ./cmd/oidclogin &&
-    go build -trimpath -o "$dir/headerecho.tmp" ./cmd/headerecho)
-  for b in headerecho oidclogin oidc-provider; do mv "$dir/$b.tmp" "$dir/$b"; done
+  (cd "$here/oidc-provider" && go build -trimpath -o "$dir/oidc-provider.tmp.$$" . &&
+    go build -trimpath -o "$dir/oidclogin.tmp.$$" ./cmd/oidclogin &&
+    go build -trimpath -o "$dir/headerecho.tmp.$$" ./cmd/headerecho)
+  for b in headerecho oidclogin oidc-provider; do mv -f "$dir/$b.tmp.$$" "$dir/$b"; done
   log "oidc-provider: built in $((SECONDS - start))s"
 }
 
