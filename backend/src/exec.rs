@@ -9,6 +9,7 @@ use kube::Api;
 use kube::api::{AttachParams, TerminalSize};
 use webshell_protocol::ErrorKind;
 
+use crate::access::{Asker, check_exec};
 use crate::error::{AppError, classify};
 use crate::session::{Outcome, ProcessLauncher, RemoteProcess, TermSize};
 use crate::shell::probe_command;
@@ -18,8 +19,10 @@ const OUTPUT_BUFFER: usize = 64 * 1024;
 
 /// An exec into one container, started when the session knows the terminal size.
 pub struct KubeExec {
-    /// Pods of the target namespace.
+    /// Pods of the target namespace, with the caller's client.
     pub pods: Api<Pod>,
+    /// The namespace.
+    pub namespace: String,
     /// Pod name.
     pub pod: String,
     /// Container name.
@@ -28,6 +31,8 @@ pub struct KubeExec {
     pub command: Option<Vec<String>>,
     /// Allocate a TTY (stderr is then merged into stdout by the runtime).
     pub tty: bool,
+    /// Who asks whether the caller may exec.
+    pub access: Asker,
 }
 
 impl ProcessLauncher for KubeExec {
@@ -38,6 +43,7 @@ impl ProcessLauncher for KubeExec {
 
 impl KubeExec {
     async fn start(self, size: TermSize) -> Result<RemoteProcess, AppError> {
+        check_exec(&self.access, &self.namespace, &self.pod).await?;
         let shell_probe = self.command.is_none();
         let command = self.command.clone().unwrap_or_else(probe_command);
         let params = AttachParams::default()

@@ -2,11 +2,17 @@
 //!
 //! The server is thin: REST for what the UI lists ([`pods`]), one WebSocket per terminal
 //! ([`terminal`]) whose life is owned by a [`session::Session`], bridged to the pod `exec`
-//! subresource ([`exec`]), and the SPA embedded in the binary ([`assets`]).
+//! subresource ([`exec`]), and the SPA embedded in the binary ([`assets`]). Every Kubernetes
+//! call runs with the caller's own identity ([`auth`], [`upstream`]).
 
+pub mod access;
 pub mod assets;
+pub mod audit;
+pub mod auth;
+pub mod config;
 pub mod error;
 pub mod exec;
+pub mod limits;
 pub mod names;
 pub mod pods;
 pub mod security;
@@ -15,36 +21,59 @@ pub mod shell;
 pub mod site;
 pub mod state;
 pub mod terminal;
+pub mod upstream;
+pub mod web_headers;
 
 use std::future::Future;
+use std::net::SocketAddr;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
-use axum::routing::get;
+use axum::routing::{any, get, post};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
+use webshell_protocol::rest;
 
 use crate::error::AppError;
-pub use crate::state::AppState;
+pub use crate::state::{AppState, Settings};
 
 /// Every route, in one place.
 pub fn app(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/namespaces", get(pods::namespaces))
-        .route("/namespaces/{namespace}/pods", get(pods::pods))
-        .route(
-            "/namespaces/{namespace}/pods/{pod}/containers/{container}/exec",
-            get(terminal::exec),
-        )
-        .fallback(|| async { AppError::not_found("no such API endpoint") })
-        .route_layer(from_fn_with_state(state.clone(), security::require_token));
+    // Routes that act for a signed-in person.
+    let signed_in = Router::new()
+        .route(rest::WHOAMI_PATH, get(auth::whoami))
+        .route(rest::NAMESPACES_PATH, get(pods::namespaces))
+        .route(rest::PODS_ROUTE, get(pods::pods))
+        .route(rest::EXEC_ROUTE, get(terminal::exec))
+        .route_layer(from_fn_with_state(state.clone(), auth::require_sign_in));
+    // Routes that sign people in and out.
+    let sign_in = Router::new()
+        .route(rest::AUTH_PATH, get(auth::info))
+        .route(rest::TOKEN_SIGN_IN_PATH, post(auth::token::sign_in))
+        .route(rest::SIGN_OUT_PATH, post(auth::sign_out))
+        .route(rest::OIDC_LOGIN_PATH, get(auth::oidc::login))
+        .route(rest::OIDC_CALLBACK_PATH, get(auth::oidc::callback));
+    // The SPA: in `local` mode a visit with the launch secret trades it for the cookie. Only
+    // the SPA is compressed (about 1 MB raw, 0.3 MB gzipped), not the API.
+    let spa = get(assets::serve)
+        .layer::<_, std::convert::Infallible>(from_fn_with_state(
+            state.clone(),
+            auth::local::exchange_secret,
+        ))
+        .layer(tower_http::compression::CompressionLayer::new());
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .nest("/api", api)
-        // The SPA is ~1 MB raw and ~0.3 MB gzipped; only it is compressed, not the API.
-        .fallback_service(
-            get(assets::serve).layer(tower_http::compression::CompressionLayer::new()),
+        .merge(signed_in)
+        .merge(sign_in)
+        .route(
+            "/api/{*rest}",
+            any(|| async { AppError::not_found("no such API endpoint") }),
         )
+        .fallback_service(spa)
+        .layer(from_fn_with_state(
+            state.web_headers.clone(),
+            web_headers::add,
+        ))
         .layer(from_fn_with_state(state.site.clone(), site::guard))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -56,33 +85,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-}
-
-/// A kube client from an explicit kubeconfig and context, or the usual inference
-/// (`$KUBECONFIG`, `~/.kube/config`, in-cluster service account).
-pub async fn kube_client(
-    kubeconfig: Option<&std::path::Path>,
-    context: Option<String>,
-) -> Result<kube::Client, kube::Error> {
-    use kube::config::{Config, KubeConfigOptions, Kubeconfig};
-    let options = KubeConfigOptions {
-        context,
-        ..Default::default()
-    };
-    let config = match kubeconfig {
-        Some(path) => {
-            let file = Kubeconfig::read_from(path).map_err(kube::Error::InferKubeconfig)?;
-            Config::from_custom_kubeconfig(file, &options)
-                .await
-                .map_err(kube::Error::InferKubeconfig)?
-        }
-        None if options.context.is_some() => Config::from_kubeconfig(&options)
-            .await
-            .map_err(kube::Error::InferKubeconfig)?,
-        None => Config::infer().await.map_err(kube::Error::InferConfig)?,
-    };
-    kube::Client::try_from(config)
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

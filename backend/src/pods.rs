@@ -7,16 +7,20 @@ use kube::api::{Api, ListParams};
 use tracing::instrument;
 use webshell_protocol::{ErrorKind, rest};
 
+use crate::access;
+use crate::auth::Caller;
 use crate::error::{AppError, classify};
 use crate::names::validate;
 use crate::state::AppState;
 
 /// `GET /api/namespaces`
-#[instrument(skip_all)]
+#[instrument(skip_all, fields(user = %caller.identity.user))]
 pub async fn namespaces(
     State(state): State<AppState>,
+    caller: Caller,
 ) -> Result<Json<Vec<rest::Namespace>>, AppError> {
-    let list = Api::<Namespace>::all(state.client.clone())
+    let client = state.upstream.client(&caller.credential)?;
+    let list = Api::<Namespace>::all(client)
         .list(&ListParams::default())
         .await?;
     let mut names: Vec<_> = list
@@ -30,22 +34,22 @@ pub async fn namespaces(
 }
 
 /// `GET /api/namespaces/{namespace}/pods`
-#[instrument(skip_all, fields(namespace = %namespace))]
+#[instrument(skip_all, fields(user = %caller.identity.user, namespace = %namespace))]
 pub async fn pods(
     State(state): State<AppState>,
+    caller: Caller,
     Path(namespace): Path<String>,
 ) -> Result<Json<Vec<rest::Pod>>, AppError> {
     validate("namespace", &namespace)?;
-    let list = Api::<Pod>::namespaced(state.client.clone(), &namespace)
-        .list(&ListParams::default())
-        .await?;
+    let client = state.upstream.client(&caller.credential)?;
+    let pods = Api::<Pod>::namespaced(client.clone(), &namespace);
+    let params = ListParams::default();
+    let (list, rules) = tokio::join!(pods.list(&params), access::exec_rules(&client, &namespace));
+    let list = list?;
     if list.items.is_empty() {
         // Listing pods of a namespace that does not exist is an empty list to the API server;
         // a person typing a namespace into a deep link wants to hear it does not exist.
-        match Api::<Namespace>::all(state.client.clone())
-            .get(&namespace)
-            .await
-        {
+        match Api::<Namespace>::all(client.clone()).get(&namespace).await {
             Err(e) if classify(&e).kind == ErrorKind::NotFound => {
                 return Err(AppError::not_found(format!(
                     "namespace {namespace} not found"
@@ -54,7 +58,17 @@ pub async fn pods(
             _ => {}
         }
     }
-    let mut pods: Vec<_> = list.items.iter().map(summarize).collect();
+    let mut pods: Vec<_> = list
+        .items
+        .iter()
+        .map(|pod| {
+            let mut summary = summarize(pod);
+            if let Some(rules) = &rules {
+                summary.exec_allowed = access::rules_allow_exec(rules, &summary.name);
+            }
+            summary
+        })
+        .collect();
     pods.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Json(pods))
 }

@@ -22,6 +22,7 @@ use webshell_protocol::{
     close_reason,
 };
 
+use crate::audit;
 use crate::error::AppError;
 use crate::shell::{Scan, ShellMarker};
 
@@ -109,6 +110,10 @@ pub struct SessionConfig {
     pub ping_interval: Duration,
     /// How long to wait for the exit status after output ended.
     pub status_timeout: Duration,
+    /// End a session with neither input nor output for this long (`None`: never).
+    pub idle_timeout: Option<Duration>,
+    /// End a session this long after it started (`None`: never).
+    pub max_duration: Option<Duration>,
 }
 
 impl Default for SessionConfig {
@@ -117,6 +122,8 @@ impl Default for SessionConfig {
             first_size_timeout: Duration::from_secs(15),
             ping_interval: Duration::from_secs(20),
             status_timeout: Duration::from_secs(5),
+            idle_timeout: Some(Duration::from_secs(30 * 60)),
+            max_duration: Some(Duration::from_secs(12 * 3600)),
         }
     }
 }
@@ -139,24 +146,50 @@ enum Ending {
 }
 
 impl Session {
-    /// Runs the session to its end. Every path ends with the socket closed (or gone) and the
-    /// remote process dropped.
-    pub async fn run<L, Tx, Rx>(self, launcher: L, mut tx: Tx, mut rx: Rx)
+    /// Runs the session to its end and says how it went. Every path ends with the socket
+    /// closed (or gone) and the remote process dropped.
+    pub async fn run<L, Tx, Rx>(self, launcher: L, mut tx: Tx, mut rx: Rx) -> audit::Ending
     where
         L: ProcessLauncher,
         Tx: Sink<SocketCommand> + Unpin + Send,
         Rx: Stream<Item = SocketEvent> + Unpin + Send,
     {
-        let ending = self.drive(launcher, &mut tx, &mut rx).await;
+        let mut stats = audit::Ending::default();
+        let ending = match self.config.max_duration {
+            Some(limit) => {
+                tokio::time::timeout(limit, self.drive(launcher, &mut tx, &mut rx, &mut stats))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Ending::Close(
+                            close_code::TIMEOUT,
+                            format!(
+                                "the session reached its maximum length ({})",
+                                humantime::format_duration(limit)
+                            ),
+                        )
+                    })
+            }
+            None => self.drive(launcher, &mut tx, &mut rx, &mut stats).await,
+        };
         if let Ending::Close(code, reason) = ending {
             info!(code, %reason, "session closed");
+            stats.close_code = Some(code);
+            stats.close_reason = reason.clone();
             let _ = tx.send(SocketCommand::Close(code, reason)).await;
         } else {
             info!("browser went away; ending the remote process");
+            stats.close_reason = "the browser went away".into();
         }
+        stats
     }
 
-    async fn drive<L, Tx, Rx>(&self, launcher: L, tx: &mut Tx, rx: &mut Rx) -> Ending
+    async fn drive<L, Tx, Rx>(
+        &self,
+        launcher: L,
+        tx: &mut Tx,
+        rx: &mut Rx,
+        stats: &mut audit::Ending,
+    ) -> Ending
     where
         L: ProcessLauncher,
         Tx: Sink<SocketCommand> + Unpin + Send,
@@ -195,7 +228,7 @@ impl Session {
             Ok(process) => process,
             Err(e) => return self.fail(tx, e).await,
         };
-        self.bridge(process, early_stdin, tx, rx).await
+        self.bridge(process, early_stdin, tx, rx, stats).await
     }
 
     async fn bridge<Tx, Rx>(
@@ -204,6 +237,7 @@ impl Session {
         early_stdin: Vec<u8>,
         tx: &mut Tx,
         rx: &mut Rx,
+        stats: &mut audit::Ending,
     ) -> Ending
     where
         Tx: Sink<SocketCommand> + Unpin + Send,
@@ -230,7 +264,21 @@ impl Session {
         if !early_stdin.is_empty()
             && let Some(w) = stdin.as_mut()
         {
+            stats.bytes_in += early_stdin.len() as u64;
             let _ = w.write_all(&early_stdin).await;
+        }
+        // Input or output counts as activity; the idle deadline moves with each.
+        let idle = self.config.idle_timeout;
+        let idle_deadline = tokio::time::sleep(idle.unwrap_or(Duration::MAX / 4));
+        tokio::pin!(idle_deadline);
+        macro_rules! active {
+            () => {
+                if let Some(limit) = idle {
+                    idle_deadline
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + limit);
+                }
+            };
         }
 
         let mut ping = tokio::time::interval(self.config.ping_interval);
@@ -254,6 +302,8 @@ impl Session {
                                 rest
                             }
                         };
+                        active!();
+                        stats.bytes_out += bytes.len() as u64;
                         if !bytes.is_empty() && send(tx, ServerFrame::Stdout(bytes)).await.is_err() {
                             return Ending::BrowserGone;
                         }
@@ -266,6 +316,8 @@ impl Session {
                 },
                 chunk = next_chunk(&mut stderr), if stderr_open => match chunk {
                     Some(bytes) => {
+                        active!();
+                        stats.bytes_out += bytes.len() as u64;
                         if send(tx, ServerFrame::Stderr(bytes)).await.is_err() {
                             return Ending::BrowserGone;
                         }
@@ -276,6 +328,8 @@ impl Session {
                     last_heard = tokio::time::Instant::now();
                     match event {
                         Incoming::Frame(ClientFrame::Stdin(bytes)) => {
+                            active!();
+                            stats.bytes_in += bytes.len() as u64;
                             if let Some(w) = stdin.as_mut()
                                 && w.write_all(&bytes).await.is_err()
                             {
@@ -301,6 +355,16 @@ impl Session {
                         Incoming::End(ending) => return ending,
                     }
                 }
+                _ = &mut idle_deadline, if idle.is_some() => {
+                    let limit = idle.unwrap_or_default();
+                    return Ending::Close(
+                        close_code::TIMEOUT,
+                        format!(
+                            "no input or output for {}; the session was ended",
+                            humantime::format_duration(limit)
+                        ),
+                    );
+                }
                 _ = ping.tick() => {
                     if last_heard.elapsed() > self.config.ping_interval * 2 {
                         warn!("no pong from the browser for two ping intervals");
@@ -324,6 +388,7 @@ impl Session {
         match tokio::time::timeout(self.config.status_timeout, outcome).await {
             Ok(Outcome::Exited { code, reason }) => {
                 info!(code, %reason, "process exited");
+                stats.exit_code = Some(code);
                 let _ = send(tx, ServerFrame::Exit { code, reason }).await;
                 Ending::Close(
                     close_code::NORMAL,

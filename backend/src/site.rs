@@ -84,9 +84,15 @@ impl WebOrigin {
 }
 
 impl fmt::Display for WebOrigin {
+    /// The origin as a browser serialises it: the port only when it is not the default.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = if self.https { "https" } else { "http" };
-        write!(f, "{scheme}://{}:{}", self.host, self.port)
+        let default_port = if self.https { 443 } else { 80 };
+        if self.port == default_port {
+            write!(f, "{scheme}://{}", self.host)
+        } else {
+            write!(f, "{scheme}://{}:{}", self.host, self.port)
+        }
     }
 }
 
@@ -154,6 +160,28 @@ impl Site {
         &self.own
     }
 
+    /// Whether cookies must be `Secure`: every public URL is HTTPS, or the server speaks TLS.
+    pub fn is_https(&self) -> bool {
+        self.own.iter().all(WebOrigin::is_https)
+    }
+
+    /// Whether any name is beyond loopback.
+    pub fn is_public(&self) -> bool {
+        self.own
+            .iter()
+            .any(|o| !matches!(o.host.as_str(), "localhost" | "127.0.0.1" | "[::1]"))
+    }
+
+    /// The origin (`scheme://host[:port]`) a request was sent to, if its Host is one of the
+    /// server's names: where to send the browser back to, e.g. after an OIDC sign-in.
+    pub fn origin_of(&self, uri: &Uri, headers: &HeaderMap) -> Option<String> {
+        let host = request_authority(uri, headers)?;
+        self.own
+            .iter()
+            .find(|o| o.matches_host(&host))
+            .map(ToString::to_string)
+    }
+
     /// Checks `Host` (or the HTTP/2 `:authority`) and `Origin` of a request.
     pub fn check(&self, uri: &Uri, headers: &HeaderMap) -> Result<(), SiteRefusal> {
         self.check_host(uri, headers)?;
@@ -161,14 +189,7 @@ impl Site {
     }
 
     fn check_host(&self, uri: &Uri, headers: &HeaderMap) -> Result<(), SiteRefusal> {
-        let host = match uri.authority() {
-            Some(a) => Some(a.clone()),
-            None => headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .and_then(|h| h.parse::<Authority>().ok()),
-        };
-        match host {
+        match request_authority(uri, headers) {
             Some(h) if self.own.iter().any(|o| o.matches_host(&h)) => Ok(()),
             Some(h) => Err(SiteRefusal::Host(self.explain(&format!(
                 "this server does not answer to the name {:?}",
@@ -213,6 +234,17 @@ impl Site {
             "{what}; it answers to {} (add names with --public-url)",
             names.join(", ")
         )
+    }
+}
+
+/// The authority a request names: HTTP/2's `:authority`, else the `Host` header.
+fn request_authority(uri: &Uri, headers: &HeaderMap) -> Option<Authority> {
+    match uri.authority() {
+        Some(a) => Some(a.clone()),
+        None => headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.parse::<Authority>().ok()),
     }
 }
 
@@ -366,6 +398,34 @@ mod tests {
         assert_eq!(check(&site, "shell.example.com:443", None), Ok(()));
         assert!(check(&site, "127.0.0.1:8080", None).is_err());
         assert!(check(&site, "shell.example.com", Some("http://shell.example.com")).is_err());
+    }
+
+    #[test]
+    fn the_origin_of_a_request_is_its_allowed_name_as_a_browser_writes_it() {
+        let site = Site::new(
+            "0.0.0.0:8080".parse().unwrap(),
+            false,
+            &[
+                "https://shell.example.com".into(),
+                "http://localhost:8080".into(),
+            ],
+            &[],
+        )
+        .unwrap();
+        let (uri, headers) = request("shell.example.com", None);
+        assert_eq!(
+            site.origin_of(&uri, &headers).as_deref(),
+            Some("https://shell.example.com")
+        );
+        let (uri, headers) = request("localhost:8080", None);
+        assert_eq!(
+            site.origin_of(&uri, &headers).as_deref(),
+            Some("http://localhost:8080")
+        );
+        let (uri, headers) = request("evil.example", None);
+        assert_eq!(site.origin_of(&uri, &headers), None);
+        assert!(!site.is_https());
+        assert!(site.is_public());
     }
 
     #[test]

@@ -1,20 +1,143 @@
-//! What every handler shares.
+//! What every handler shares, and how it is built from settings.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::security::Security;
+use webshell_protocol::rest::AuthMode;
+
+use crate::audit::{Audit, AuditSink};
+use crate::auth::{Auth, AuthSettings, Identity, who_am_i};
+use crate::limits::{Limiter, SessionLimits};
 use crate::session::SessionConfig;
 use crate::site::Site;
+use crate::upstream::{Credential, ServerIdentity, Upstream};
+use crate::web_headers::WebHeaders;
+
+/// Everything the server is configured with; `main` fills it from flags, tests directly.
+pub struct Settings {
+    /// The address the server listens on.
+    pub listen: SocketAddr,
+    /// Whether it serves TLS itself.
+    pub tls: bool,
+    /// URLs browsers use to reach it (`--public-url`).
+    pub public_urls: Vec<String>,
+    /// Other origins allowed to call it (`--allowed-origin`).
+    pub allowed_origins: Vec<String>,
+    /// Pages allowed to frame the SPA (`--frame-ancestors`).
+    pub frame_ancestors: Vec<String>,
+    /// The API server's configuration and the context name for audit lines.
+    pub kube: (kube::Config, String),
+    /// Response-header timeout (and connect timeout) of every Kubernetes call.
+    pub apiserver_timeout: Duration,
+    /// How people sign in.
+    pub auth: AuthSettings,
+    /// The key sealing session cookies (at least 32 bytes), or `None` for a random one.
+    pub session_key: Option<String>,
+    /// The longest a sign-in lasts.
+    pub session_ttl: Duration,
+    /// Session limits.
+    pub limits: SessionLimits,
+    /// Session timing.
+    pub session: SessionConfig,
+    /// Where audit lines go.
+    pub audit: AuditSink,
+}
+
+impl Settings {
+    /// Settings for a loopback server in `local` mode with defaults everywhere else; tests
+    /// change what they exercise.
+    pub fn local(listen: SocketAddr, kube: (kube::Config, String)) -> Settings {
+        Settings {
+            listen,
+            tls: false,
+            public_urls: Vec::new(),
+            allowed_origins: Vec::new(),
+            frame_ancestors: Vec::new(),
+            kube,
+            apiserver_timeout: Duration::from_secs(15),
+            auth: AuthSettings::Local { secret: None },
+            session_key: None,
+            session_ttl: Duration::from_secs(12 * 3600),
+            limits: SessionLimits::default(),
+            session: SessionConfig::default(),
+            audit: AuditSink::Off,
+        }
+    }
+}
 
 /// Shared, cheaply cloned application state.
 #[derive(Clone)]
 pub struct AppState {
-    /// Client for the Kubernetes API, with the server's own identity.
-    pub client: kube::Client,
     /// The names and origins this server answers to.
     pub site: Arc<Site>,
-    /// Token policy.
-    pub security: Arc<Security>,
+    /// How callers are identified.
+    pub auth: Arc<Auth>,
+    /// The Kubernetes API server.
+    pub upstream: Upstream,
+    /// Session limits.
+    pub limits: Arc<Limiter>,
+    /// The audit log.
+    pub audit: Audit,
     /// Session timing.
     pub session: SessionConfig,
+    /// Security headers.
+    pub web_headers: Arc<WebHeaders>,
+}
+
+impl AppState {
+    /// Builds the state; every error is one line for a person (a misconfiguration).
+    pub async fn build(settings: Settings) -> Result<AppState, String> {
+        let mode = settings.auth.mode();
+        if mode == AuthMode::Local && !settings.listen.ip().is_loopback() {
+            return Err(format!(
+                "--auth local serves the server's own Kubernetes identity and only listens on \
+                 loopback, not {}; choose --auth token, oidc or proxy",
+                settings.listen
+            ));
+        }
+        let site = Site::new(
+            settings.listen,
+            settings.tls,
+            &settings.public_urls,
+            &settings.allowed_origins,
+        )?;
+        let identity = match mode {
+            AuthMode::Local | AuthMode::Proxy => ServerIdentity::Keep,
+            AuthMode::Token | AuthMode::Oidc => ServerIdentity::Drop,
+        };
+        let (config, context) = settings.kube;
+        let upstream = Upstream::new(config, context, identity, settings.apiserver_timeout)
+            .map_err(|e| e.to_string())?;
+        // Who `local` mode acts as, for the audit log; best effort, the API may be down.
+        let server = match mode {
+            AuthMode::Local => who_am_i(&upstream, &Credential::Server, AuthMode::Local)
+                .await
+                .inspect_err(
+                    |e| tracing::warn!(error = %e, "cannot tell the server's own identity"),
+                )
+                .ok()
+                .map(|i| Identity { user: i.user, ..i }),
+            _ => None,
+        };
+        let secure = settings.tls || site.is_https();
+        let auth = Auth::new(
+            settings.auth,
+            settings.session_key.as_deref().map(str::as_bytes),
+            secure,
+            settings.session_ttl,
+            server,
+        )
+        .await?;
+        let audit = Audit::open(&settings.audit).map_err(|e| format!("--audit-log: {e}"))?;
+        Ok(AppState {
+            site: Arc::new(site),
+            auth: Arc::new(auth),
+            upstream,
+            limits: Limiter::new(settings.limits),
+            audit,
+            session: settings.session,
+            web_headers: Arc::new(WebHeaders::new(&settings.frame_ancestors)?),
+        })
+    }
 }

@@ -1,18 +1,27 @@
-//! The terminal WebSocket endpoint: checks, then hands the socket to a [`Session`].
+//! The terminal WebSocket endpoint: checks, then hands the socket to a [`Session`], with an
+//! audit line when it starts and one when it ends.
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, Request, State};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt, future};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use tracing::{Instrument, info_span};
-use webshell_protocol::{Frame, MAX_FRAME_BYTES, SUBPROTOCOL, close_code, negotiate};
+use webshell_protocol::{
+    BEARER_SUBPROTOCOL_PREFIX, Frame, MAX_FRAME_BYTES, SUBPROTOCOL, close_code, close_reason,
+    negotiate,
+};
 
+use crate::access::Asker;
+use crate::audit;
+use crate::auth::Caller;
+use crate::error::AppError;
 use crate::exec::KubeExec;
 use crate::names::validate;
 use crate::session::{Session, SocketCommand, SocketEvent};
 use crate::state::AppState;
+use crate::upstream::Credential;
 
 /// Query of the exec endpoint: `command` (repeatable) and `tty` (default true).
 #[derive(Debug, Default, PartialEq)]
@@ -46,63 +55,155 @@ impl ExecQuery {
     }
 }
 
-/// `GET /api/namespaces/{ns}/pods/{pod}/containers/{container}/exec` (WebSocket)
+/// `GET /api/namespaces/{ns}/pods/{pod}/containers/{container}/exec` (WebSocket), for a
+/// signed-in [`Caller`]. Refusals happen after the upgrade, as a close code with a reason: a
+/// browser never shows the body of a failed handshake, but it does show the close reason.
 pub async fn exec(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
+    caller: Caller,
     Path((namespace, pod, container)): Path<(String, String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let offered: Vec<String> = ws
-        .requested_protocols()
+    let offered = offered_protocols(&ws);
+    if negotiate(offered.iter().map(String::as_str)).is_none() {
+        let reason = format!("offer the {SUBPROTOCOL} subprotocol");
+        return close_after_upgrade(ws, &offered, close_code::UNSUPPORTED_SUBPROTOCOL, reason);
+    }
+    let names = validate("namespace", &namespace)
+        .and(validate("pod", &pod))
+        .and(validate("container", &container));
+    let query = match names
+        .and_then(|()| ExecQuery::parse(raw.as_deref()).map_err(AppError::bad_request))
+    {
+        Ok(query) => query,
+        Err(e) => return refuse_upgrade(ws, &offered, e),
+    };
+    let permit = match state.limits.admit(&caller.identity.user) {
+        Ok(permit) => permit,
+        Err(e) => {
+            state.audit.refused(
+                "limit",
+                e.kind.http_status(),
+                &caller.actor(),
+                "GET",
+                &webshell_protocol::rest::exec_path(&namespace, &pod, &container),
+                &e.message,
+            );
+            return refuse_upgrade(ws, &offered, e);
+        }
+    };
+    let (client, asker) = match clients_for(&state, &caller) {
+        Ok(clients) => clients,
+        Err(e) => return refuse_upgrade(ws, &offered, e),
+    };
+    let session = Session {
+        id: session_id(),
+        config: state.session.clone(),
+    };
+    let span = info_span!("session", id = %session.id, user = %caller.identity.user,
+        %namespace, %pod, %container);
+    let target = audit::Target {
+        cluster: state.upstream.context().to_owned(),
+        namespace: namespace.clone(),
+        pod: pod.clone(),
+        container: container.clone(),
+        command: query.command.clone(),
+        tty: query.tty,
+    };
+    let launcher = KubeExec {
+        pods: Api::<Pod>::namespaced(client, &namespace),
+        namespace,
+        pod,
+        container,
+        command: (!query.command.is_empty()).then_some(query.command),
+        tty: query.tty,
+        access: asker,
+    };
+    let audit = state.audit.clone();
+    let actor = caller.actor();
+    ws.max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .protocols([SUBPROTOCOL])
+        .on_upgrade(move |socket| {
+            async move {
+                let started = audit::now();
+                audit.session_start(&session.id, &actor, &target, started);
+                let id = session.id.clone();
+                let (tx, rx) = adapt(socket);
+                let ending = session.run(launcher, tx, rx).await;
+                audit.session_end(&id, &actor, &target, started, &ending);
+                drop(permit);
+            }
+            .instrument(span)
+        })
+}
+
+/// The caller's client, and how to ask whether they may exec (proxy mode asks as the server
+/// on their behalf).
+fn clients_for(state: &AppState, caller: &Caller) -> Result<(kube::Client, Asker), AppError> {
+    let client = state.upstream.client(&caller.credential)?;
+    let asker = match &caller.credential {
+        Credential::Impersonate { user, groups } => Asker::OnBehalfOf {
+            server: state.upstream.client(&Credential::Server)?,
+            user: user.clone(),
+            groups: groups.clone(),
+        },
+        _ => Asker::Myself(client.clone()),
+    };
+    Ok((client, asker))
+}
+
+/// The subprotocols a client offered, one per entry.
+fn offered_protocols(ws: &WebSocketUpgrade) -> Vec<String> {
+    ws.requested_protocols()
         .filter_map(|p| p.to_str().ok())
         .flat_map(|p| p.split(','))
         .map(|p| p.trim().to_string())
-        .collect();
-    let ws = ws
-        .max_message_size(MAX_FRAME_BYTES)
-        .protocols([SUBPROTOCOL]);
-    // Refusals happen after the upgrade, as a close code with a reason: a browser never shows
-    // the body of a failed handshake, but it does show the close reason.
-    let refusal = if negotiate(offered.iter().map(String::as_str)).is_none() {
-        Some((
-            close_code::UNSUPPORTED_SUBPROTOCOL,
-            format!("offer the {SUBPROTOCOL} subprotocol"),
-        ))
-    } else {
-        let names = validate("namespace", &namespace)
-            .and(validate("pod", &pod))
-            .and(validate("container", &container));
-        match (names, ExecQuery::parse(raw.as_deref())) {
-            (Err(e), _) => Some((close_code::BAD_FRAME, e.message)),
-            (_, Err(e)) => Some((close_code::BAD_FRAME, e)),
-            (Ok(()), Ok(query)) => {
-                let session = Session {
-                    id: session_id(),
-                    config: state.session.clone(),
-                };
-                let span = info_span!("session", id = %session.id, %namespace, %pod, %container);
-                let launcher = KubeExec {
-                    pods: Api::<Pod>::namespaced(state.client.clone(), &namespace),
-                    pod,
-                    container,
-                    command: (!query.command.is_empty()).then_some(query.command),
-                    tty: query.tty,
-                };
-                return ws.on_upgrade(move |socket| {
-                    let (tx, rx) = adapt(socket);
-                    session.run(launcher, tx, rx).instrument(span)
-                });
-            }
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// Refuses a request: a WebSocket upgrade is accepted and then closed with the error's close
+/// code and reason (which the browser can show); anything else gets the HTTP error.
+pub async fn refuse(request: Request, error: AppError) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(ws) => {
+            let offered = offered_protocols(&ws);
+            refuse_upgrade(ws, &offered, error)
         }
-    };
-    let (code, reason) = refusal.unwrap_or_default();
+        Err(_) => error.into_response(),
+    }
+}
+
+fn refuse_upgrade(ws: WebSocketUpgrade, offered: &[String], error: AppError) -> Response {
+    close_after_upgrade(ws, offered, error.kind.close_code(), error.message)
+}
+
+fn close_after_upgrade(
+    ws: WebSocketUpgrade,
+    offered: &[String],
+    code: u16,
+    reason: String,
+) -> Response {
     // Browsers fail a handshake whose response selects none of the offered subprotocols,
-    // hiding our reason; echoing the client's first offer lets the close reason through.
-    let ws = match offered.first() {
-        Some(first) if code == close_code::UNSUPPORTED_SUBPROTOCOL => ws.protocols([first.clone()]),
-        _ => ws,
+    // hiding our reason; so select ours if offered, else the first offer, but never the
+    // bearer entry, which would echo a credential back.
+    let selectable = offered
+        .iter()
+        .find(|p| *p == SUBPROTOCOL)
+        .or_else(|| {
+            offered
+                .iter()
+                .find(|p| !p.starts_with(BEARER_SUBPROTOCOL_PREFIX))
+        })
+        .cloned();
+    let ws = match selectable {
+        Some(p) => ws.protocols([p]),
+        None => ws,
     };
+    let reason = close_reason(&reason).to_owned();
     ws.on_upgrade(move |mut socket| async move {
         let frame = CloseFrame {
             code,

@@ -1,27 +1,17 @@
 //! The SPA as the server serves it (no cluster needed; the SPA must be built: `./x build`).
 
-use std::sync::Arc;
+mod support;
 
+use support::{Presented, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-use webshell::AppState;
-use webshell::security::Security;
-use webshell::site::Site;
 
 async fn server() -> String {
-    // The SPA routes never reach the Kubernetes API; a client for a closed port will do.
-    let client =
-        kube::Client::try_from(kube::Config::new("https://127.0.0.1:1".parse().unwrap())).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let state = AppState {
-        client,
-        site: Arc::new(Site::new(addr, false, &[], &[]).unwrap()),
-        security: Arc::new(Security::default()),
-        session: Default::default(),
-    };
-    tokio::spawn(webshell::serve(listener, state, std::future::pending()));
-    addr.to_string()
+    // The SPA routes never reach the Kubernetes API; an API server on a closed port will do.
+    let config = kube::Config::new("https://127.0.0.1:1".parse().unwrap());
+    let server = Server::with_kube((config, "nowhere".into()), |_| {}).await;
+    let addr = server.addr.clone();
+    std::mem::forget(server);
+    addr
 }
 
 /// Status line and headers (lowercased) of a GET.
@@ -69,6 +59,79 @@ async fn a_missing_asset_is_404_and_an_unknown_api_path_is_a_json_404() {
     let (status, head) = head_of(&addr, "/api/no-such-thing", "").await;
     assert_eq!(status, 404);
     assert!(head.contains("content-type: application/json"), "{head}");
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    assert_spa_built();
+    let addr = server().await;
+    for path in ["/", "/api/namespaces", "/api/auth"] {
+        let (_, head) = head_of(&addr, path, "").await;
+        for header in [
+            "content-security-policy: default-src 'self'; script-src 'self' 'wasm-unsafe-eval';",
+            "frame-ancestors 'none'",
+            "x-content-type-options: nosniff",
+            "referrer-policy: no-referrer",
+            "x-frame-options: deny",
+        ] {
+            assert!(head.contains(header), "{path} lacks {header}: {head}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_built_spa_has_no_inline_script() {
+    assert_spa_built();
+    let index =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist/index.html");
+    let html = std::fs::read_to_string(index).unwrap();
+    let mut rest = html.as_str();
+    while let Some(at) = rest.find("<script") {
+        let tag_end = rest[at..].find('>').expect("closed tag") + at;
+        let tag = &rest[at..=tag_end];
+        assert!(tag.contains(" src="), "inline script: {tag}");
+        rest = &rest[tag_end..];
+    }
+}
+
+#[tokio::test]
+async fn without_signing_in_the_api_answers_401_and_says_how_to_sign_in() {
+    let config = kube::Config::new("https://127.0.0.1:1".parse().unwrap());
+    let server = Server::with_kube((config, "nowhere".into()), |_| {}).await;
+    let answer = server.get("/api/namespaces", &Presented::default()).await;
+    assert_eq!(answer.status, 401);
+    assert!(answer.body.contains("printed"), "{}", answer.body);
+    let answer = server.get("/api/auth", &Presented::default()).await;
+    assert_eq!(answer.status, 200);
+    assert!(answer.body.contains(r#""mode":"local""#), "{}", answer.body);
+}
+
+#[tokio::test]
+async fn the_launch_secret_is_traded_for_a_cookie_and_dropped_from_the_address() {
+    let config = kube::Config::new("https://127.0.0.1:1".parse().unwrap());
+    let server = Server::with_kube((config, "nowhere".into()), |_| {}).await;
+    let secret = server.state.auth.launch_secret().unwrap().to_owned();
+    let answer = server
+        .get(
+            &format!("/t/demo/bash-pod/main?secret={secret}"),
+            &Presented::default(),
+        )
+        .await;
+    assert_eq!(answer.status, 303);
+    assert_eq!(answer.header("location"), Some("/t/demo/bash-pod/main"));
+    let set_cookie = answer.header("set-cookie").unwrap();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    assert!(!set_cookie.contains(&secret));
+    let cookie = Presented::cookie(&answer.cookie().unwrap());
+    // Signed in: the API now gets past sign-in (to the unreachable API server).
+    assert_eq!(server.get("/api/namespaces", &cookie).await.status, 502);
+
+    let wrong = server.get("/?secret=not-it", &Presented::default()).await;
+    assert_eq!(wrong.status, 303);
+    assert_eq!(wrong.header("location"), Some("/"));
+    assert!(wrong.header("set-cookie").is_none());
 }
 
 #[tokio::test]

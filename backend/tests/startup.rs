@@ -8,7 +8,7 @@ fn webshell(args: &[&str]) -> Output {
         .args(args)
         // No kubeconfig is needed to fail; make sure none is found by accident either.
         .env("KUBECONFIG", "/nonexistent/kubeconfig")
-        .env_remove("WEBSHELL_ACCESS_TOKEN_FILE")
+        .env_remove("WEBSHELL_AUTH")
         .output()
         .expect("the server binary runs")
 }
@@ -30,30 +30,43 @@ fn temp_file(name: &str, content: &str) -> std::path::PathBuf {
 }
 
 #[test]
-fn an_empty_or_short_access_token_file_refuses_to_start() {
-    for (name, content) in [
-        ("empty", ""),
-        ("blank", "  \n"),
-        ("short", "0123456789abcdef\n"),
-    ] {
-        let path = temp_file(name, content);
-        let output = webshell(&["--access-token-file", path.to_str().unwrap()]);
-        assert_eq!(output.status.code(), Some(2), "{name}");
-        let line = one_line(&output);
-        assert!(line.contains("--access-token-file"), "{line}");
-        assert!(line.contains("at least 32"), "{line}");
+fn an_empty_or_short_secret_file_refuses_to_start() {
+    for flag in ["--session-key-file", "--local-secret-file"] {
+        for (name, content) in [
+            ("empty", ""),
+            ("blank", "  \n"),
+            ("short", "0123456789abcdef\n"),
+        ] {
+            let path = temp_file(name, content);
+            let output = webshell(&[flag, path.to_str().unwrap()]);
+            assert_eq!(output.status.code(), Some(2), "{flag} {name}");
+            let line = one_line(&output);
+            assert!(line.contains(flag), "{line}");
+            assert!(line.contains("at least 32"), "{line}");
+        }
     }
 }
 
 #[test]
-fn beyond_loopback_a_public_url_is_required() {
-    let token = temp_file("good", &"t".repeat(40));
+fn beyond_loopback_a_mode_and_a_public_url_are_required() {
+    let output = webshell(&["--listen", "0.0.0.0:0"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(one_line(&output).contains("needs --auth"));
+    let output = webshell(&["--listen", "0.0.0.0:0", "--auth", "token"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(one_line(&output).contains("--public-url"));
+}
+
+#[test]
+fn local_mode_refuses_to_listen_beyond_loopback() {
     let output = webshell(&[
         "--listen",
         "0.0.0.0:0",
-        "--access-token-file",
-        token.to_str().unwrap(),
+        "--auth",
+        "local",
+        "--public-url",
+        "http://shell.example.com",
     ]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(one_line(&output).contains("--public-url"));
+    assert!(one_line(&output).contains("only listens on loopback"));
 }

@@ -125,13 +125,15 @@ fn quick() -> SessionConfig {
         first_size_timeout: Duration::from_millis(300),
         ping_interval: Duration::from_secs(3600),
         status_timeout: Duration::from_secs(2),
+        idle_timeout: None,
+        max_duration: None,
     }
 }
 
 type Started = (
     Browser,
     oneshot::Receiver<FakePod>,
-    tokio::task::JoinHandle<()>,
+    tokio::task::JoinHandle<crate::audit::Ending>,
 );
 
 fn start(probe: bool, tty: bool, fail: Option<AppError>) -> Started {
@@ -164,7 +166,10 @@ fn start_with(probe: bool, tty: bool, fail: Option<AppError>, config: SessionCon
 }
 
 /// The session ends within 2 s and drops the remote process (which ends it for real).
-async fn expect_ended_and_dropped(task: tokio::task::JoinHandle<()>, pod: &FakePod) {
+async fn expect_ended_and_dropped(
+    task: tokio::task::JoinHandle<crate::audit::Ending>,
+    pod: &FakePod,
+) {
     tokio::time::timeout(Duration::from_secs(2), task)
         .await
         .expect("session ended")

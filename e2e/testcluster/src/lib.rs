@@ -41,6 +41,66 @@ pub fn kubeconfig_path() -> PathBuf {
 
 /// A client acting as `user` (a context of the test kubeconfig).
 pub async fn client(user: &str) -> anyhow::Result<kube::Client> {
+    let kubeconfig = read_kubeconfig()?;
+    let options = KubeConfigOptions {
+        context: Some(user.into()),
+        ..Default::default()
+    };
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?;
+    Ok(kube::Client::try_from(config)?)
+}
+
+/// The kubeconfig's configuration for `user`'s context, with the context's name: what a
+/// webshell server started with `--kubeconfig … --context user` loads.
+pub async fn kube_config(user: &str) -> anyhow::Result<(kube::Config, String)> {
+    let kubeconfig = read_kubeconfig()?;
+    let options = KubeConfigOptions {
+        context: Some(user.into()),
+        ..Default::default()
+    };
+    Ok((
+        kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?,
+        user.to_owned(),
+    ))
+}
+
+/// The static bearer token of a test user (`admin`, `alice`, `bob`, `webshell-proxy`), as
+/// the kubeconfig holds it.
+pub fn token(user: &str) -> anyhow::Result<String> {
+    use kube::config::AuthInfo;
+    let kubeconfig = read_kubeconfig()?;
+    let info: &AuthInfo = kubeconfig
+        .auth_infos
+        .iter()
+        .find(|a| a.name == user)
+        .and_then(|a| a.auth_info.as_ref())
+        .with_context(|| format!("no user {user} in the test kubeconfig"))?;
+    let token = info
+        .token
+        .as_ref()
+        .with_context(|| format!("user {user} has no token"))?;
+    Ok(secrecy::ExposeSecret::expose_secret(token).to_owned())
+}
+
+/// The API server's own audit log (JSON lines), where it records who did each exec.
+pub fn apiserver_audit_log() -> PathBuf {
+    state_dir().join("logs/audit.log")
+}
+
+/// The identity provider's settings `cluster.sh up` wrote (`$STATE/oidc.env`: issuer, CA,
+/// client id and secret, users).
+pub fn oidc_env() -> anyhow::Result<std::collections::HashMap<String, String>> {
+    let path = state_dir().join("oidc.env");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{} missing: is the test cluster up?", path.display()))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches('"').to_owned()))
+        .collect())
+}
+
+fn read_kubeconfig() -> anyhow::Result<Kubeconfig> {
     let path = kubeconfig_path();
     if !path.exists() {
         bail!(
@@ -48,13 +108,7 @@ pub async fn client(user: &str) -> anyhow::Result<kube::Client> {
             path.display()
         );
     }
-    let kubeconfig = Kubeconfig::read_from(&path)?;
-    let options = KubeConfigOptions {
-        context: Some(user.into()),
-        ..Default::default()
-    };
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?;
-    Ok(kube::Client::try_from(config)?)
+    Ok(Kubeconfig::read_from(&path)?)
 }
 
 /// The demo namespace's pods, as `user`.

@@ -1,0 +1,277 @@
+//! The Kubernetes API server, as each caller reaches it.
+//!
+//! Every Kubernetes call of a request or a session is made with the caller's own
+//! [`Credential`]: their bearer token (`token`, `oidc`), the server's identity impersonating
+//! them (`proxy`), or the server's identity itself (`local`). One connection pool serves them
+//! all, since HTTP authenticates each request on its own; only the headers differ. That is why
+//! this builds kube-rs clients from a shared `hyper` pool rather than one `kube::Config` per
+//! person, which would mean a TLS handshake for every REST call.
+//!
+//! Two rules keep identities apart:
+//! - in `token` and `oidc` modes the pool carries no identity of the server's: no client
+//!   certificate (the API server would pick the certificate over the person's token) and no
+//!   token;
+//! - the server's own token (kubeconfig, exec plugin, or the in-cluster service account,
+//!   re-read as it rotates) is added only for [`Credential::Server`] and
+//!   [`Credential::Impersonate`].
+//!
+//! Every call must get its response headers within the configured timeout: a stalled API
+//! server costs the person seconds, not a hang. Streams that follow (exec, logs) are not cut.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderName, HeaderValue, Request, Response, header};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use kube::client::middleware::AuthLayer;
+use kube::client::{Body, ConfigExt};
+use secrecy::{ExposeSecret, SecretString};
+use tower::util::BoxCloneSyncService;
+use tower::{BoxError, Layer, ServiceBuilder, ServiceExt};
+
+use crate::error::AppError;
+
+/// How one caller's requests authenticate to the API server.
+#[derive(Clone)]
+pub enum Credential {
+    /// The server's own identity (`--auth local`).
+    Server,
+    /// The caller's own bearer token (`--auth token` and `--auth oidc`).
+    Bearer(SecretString),
+    /// The server's identity, impersonating a user and their groups (`--auth proxy`).
+    Impersonate {
+        /// `Impersonate-User`.
+        user: String,
+        /// `Impersonate-Group`, one header each.
+        groups: Vec<String>,
+    },
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Server => f.write_str("Server"),
+            Credential::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+            Credential::Impersonate { user, groups } => f
+                .debug_struct("Impersonate")
+                .field("user", user)
+                .field("groups", groups)
+                .finish(),
+        }
+    }
+}
+
+/// Whether the pool may carry the server's own identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerIdentity {
+    /// `local` and `proxy`: calls are made as the server (or on its authority).
+    Keep,
+    /// `token` and `oidc`: calls carry only the person's token.
+    Drop,
+}
+
+/// Why the API server's configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// The kubeconfig or in-cluster configuration could not be loaded.
+    #[error("loading the Kubernetes configuration: {0}")]
+    Config(String),
+    /// TLS or authentication settings are unusable.
+    #[error("setting up the connection to the Kubernetes API: {0}")]
+    Client(#[source] kube::Error),
+}
+
+type Pool = BoxCloneSyncService<Request<Body>, Response<Incoming>, BoxError>;
+
+/// The API server and the connection pool every caller's client shares.
+#[derive(Clone)]
+pub struct Upstream {
+    cluster_url: axum::http::Uri,
+    default_namespace: String,
+    /// Names the cluster in audit lines: the kubeconfig context, or `in-cluster`.
+    context: String,
+    pool: Pool,
+    server_auth: Option<Arc<AuthLayer>>,
+    identity: ServerIdentity,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("cluster_url", &self.cluster_url)
+            .field("context", &self.context)
+            .field("identity", &self.identity)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl Upstream {
+    /// The API server of `config`, with or without the server's identity, answering within
+    /// `timeout` (connect and response headers).
+    pub fn new(
+        mut config: kube::Config,
+        context: String,
+        identity: ServerIdentity,
+        timeout: Duration,
+    ) -> Result<Upstream, UpstreamError> {
+        let server_auth = match identity {
+            ServerIdentity::Keep => config.auth_layer().map_err(UpstreamError::Client)?,
+            ServerIdentity::Drop => {
+                config.auth_info = Default::default();
+                None
+            }
+        };
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(timeout));
+        let https = config
+            .rustls_https_connector_with_connector(http)
+            .map_err(UpstreamError::Client)?;
+        let client: hyper_util::client::legacy::Client<_, Body> =
+            hyper_util::client::legacy::Builder::new(TokioExecutor::new()).build(https);
+        let pool = ServiceBuilder::new()
+            .layer(config.base_uri_layer())
+            .layer(
+                config
+                    .extra_headers_layer()
+                    .map_err(UpstreamError::Client)?,
+            )
+            .service(client)
+            .map_err(BoxError::from);
+        Ok(Upstream {
+            cluster_url: config.cluster_url.clone(),
+            default_namespace: config.default_namespace.clone(),
+            context,
+            pool: BoxCloneSyncService::new(pool),
+            server_auth: server_auth.map(Arc::new),
+            identity,
+            timeout,
+        })
+    }
+
+    /// The context name for audit lines.
+    pub fn context(&self) -> &str {
+        &self.context
+    }
+
+    /// The response-header timeout of every call.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// A client acting with `credential`. Fails for a credential this pool must not carry,
+    /// or a name that cannot be a header value.
+    pub fn client(&self, credential: &Credential) -> Result<kube::Client, AppError> {
+        let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
+        let server_auth = match (credential, self.identity) {
+            (Credential::Server, ServerIdentity::Keep) => self.server_auth.clone(),
+            (Credential::Bearer(token), ServerIdentity::Drop) => {
+                let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+                    .map_err(|_| AppError::unauthorized("the token is not a valid bearer token"))?;
+                value.set_sensitive(true);
+                headers.push((header::AUTHORIZATION, value));
+                None
+            }
+            (Credential::Impersonate { user, groups }, ServerIdentity::Keep) => {
+                let value = |name: &str| {
+                    HeaderValue::from_str(name).map_err(|_| {
+                        AppError::bad_request(format!(
+                            "the identity {name:?} cannot be sent to Kubernetes"
+                        ))
+                    })
+                };
+                headers.push((HeaderName::from_static("impersonate-user"), value(user)?));
+                for group in groups {
+                    headers.push((HeaderName::from_static("impersonate-group"), value(group)?));
+                }
+                self.server_auth.clone()
+            }
+            (credential, identity) => {
+                // A wiring error, not a caller's: never let one mode's credential reach
+                // another mode's pool.
+                tracing::error!(
+                    ?credential,
+                    ?identity,
+                    "credential does not fit this server"
+                );
+                return Err(AppError::new(
+                    webshell_protocol::ErrorKind::Other,
+                    "internal error: credential does not fit this server",
+                ));
+            }
+        };
+        let headers = Arc::new(headers);
+        let with_headers = ServiceBuilder::new()
+            .timeout(self.timeout)
+            .map_request(move |mut request: Request<Body>| {
+                for (name, value) in headers.iter() {
+                    request.headers_mut().append(name.clone(), value.clone());
+                }
+                request
+            })
+            .service(self.pool.clone());
+        Ok(match server_auth {
+            Some(auth) => kube::Client::new(
+                auth.layer(with_headers).map_err(BoxError::from),
+                self.default_namespace.clone(),
+            ),
+            None => kube::Client::new(with_headers, self.default_namespace.clone()),
+        })
+    }
+}
+
+/// Loads the API server's configuration: an explicit kubeconfig and context, or the usual
+/// inference (`$KUBECONFIG`, `~/.kube/config`, in-cluster service account). Returns it with
+/// the context name for audit lines.
+pub async fn load_config(
+    kubeconfig: Option<&std::path::Path>,
+    context: Option<String>,
+) -> Result<(kube::Config, String), UpstreamError> {
+    use kube::config::{Config, KubeConfigOptions, Kubeconfig};
+    let options = KubeConfigOptions {
+        context: context.clone(),
+        ..Default::default()
+    };
+    let fail = |e: &dyn std::fmt::Display| UpstreamError::Config(e.to_string());
+    match kubeconfig {
+        Some(path) => {
+            let file = Kubeconfig::read_from(path)
+                .map_err(|e| UpstreamError::Config(format!("{}: {e}", path.display())))?;
+            let name = context
+                .clone()
+                .or_else(|| file.current_context.clone())
+                .unwrap_or_default();
+            if !file.contexts.iter().any(|c| c.name == name) {
+                let known: Vec<&str> = file.contexts.iter().map(|c| c.name.as_str()).collect();
+                return Err(UpstreamError::Config(format!(
+                    "{} has no context {name:?}; it has: {}",
+                    path.display(),
+                    known.join(", ")
+                )));
+            }
+            let config = Config::from_custom_kubeconfig(file, &options)
+                .await
+                .map_err(|e| fail(&e))?;
+            Ok((config, name))
+        }
+        None if context.is_some() => {
+            let config = Config::from_kubeconfig(&options)
+                .await
+                .map_err(|e| fail(&e))?;
+            Ok((config, context.unwrap_or_default()))
+        }
+        None => {
+            // kube-rs's order: $KUBECONFIG or ~/.kube/config, then the in-cluster account.
+            let config = Config::infer().await.map_err(|e| fail(&e))?;
+            let name = Kubeconfig::read()
+                .ok()
+                .and_then(|k| k.current_context)
+                .unwrap_or_else(|| "in-cluster".into());
+            Ok((config, name))
+        }
+    }
+}
