@@ -15,6 +15,7 @@ use crate::auth::oidc::OidcSettings;
 use crate::auth::proxy::ProxySettings;
 use crate::limits::SessionLimits;
 use crate::security::read_secret_file;
+use crate::serving::{ServeOptions, TlsFiles, load_tls};
 use crate::session::SessionConfig;
 use crate::state::Settings;
 use crate::upstream::load_config;
@@ -163,6 +164,13 @@ pub struct Args {
     #[arg(long, env = "WEBSHELL_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_read_timeout: Duration,
 
+    /// Serve TLS with this PEM certificate chain (with --tls-key); reloaded when it changes.
+    #[arg(long, env = "WEBSHELL_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "WEBSHELL_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// Where audit lines go: a file path, `-` for stdout, or `off`.
     #[arg(long, env = "WEBSHELL_AUDIT_LOG", default_value = "-")]
     pub audit_log: AuditSink,
@@ -182,6 +190,27 @@ pub enum AuthKind {
 }
 
 impl Args {
+    /// How to serve: TLS files and timeouts. The TLS files are loaded here, so a bad one is
+    /// a start-up error, not a failed handshake later.
+    pub async fn serve_options(&self) -> Result<ServeOptions, String> {
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => {
+                let files = TlsFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                };
+                load_tls(&files).await?;
+                Some(files)
+            }
+            _ => None,
+        };
+        Ok(ServeOptions {
+            tls,
+            header_read_timeout: self.header_read_timeout,
+            ..ServeOptions::default()
+        })
+    }
+
     /// Checks the flags and loads what they point at (files, kubeconfig, provider).
     pub async fn into_settings(self) -> Result<Settings, String> {
         let auth_kind = match self.auth {
@@ -203,7 +232,8 @@ impl Args {
             ));
         }
         // Checked here too, so that this mistake is named before the kubeconfig is read.
-        crate::site::Site::new(self.listen, false, &self.public_urls, &self.allowed_origins)?;
+        let tls = self.tls_cert.is_some();
+        crate::site::Site::new(self.listen, tls, &self.public_urls, &self.allowed_origins)?;
         let auth = match auth_kind {
             AuthKind::Local => AuthSettings::Local {
                 secret: secret(self.local_secret_file.as_deref(), "--local-secret-file")?,
@@ -242,7 +272,7 @@ impl Args {
         let nonzero = |d: Duration| (!d.is_zero()).then_some(d);
         Ok(Settings {
             listen: self.listen,
-            tls: false,
+            tls,
             public_urls: self.public_urls,
             allowed_origins: self.allowed_origins,
             frame_ancestors: self.frame_ancestors,

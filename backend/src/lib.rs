@@ -16,6 +16,7 @@ pub mod limits;
 pub mod names;
 pub mod pods;
 pub mod security;
+pub mod serving;
 pub mod session;
 pub mod shell;
 pub mod site;
@@ -25,7 +26,6 @@ pub mod upstream;
 pub mod web_headers;
 
 use std::future::Future;
-use std::net::SocketAddr;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -79,16 +79,12 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves; tests pass a listener bound to port 0.
+/// Serves plain HTTP with default options until `shutdown` resolves; tests pass a listener
+/// bound to port 0. See [`serving::serve_with`] for TLS and timeouts.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    serving::serve_with(listener, state, shutdown, serving::ServeOptions::default()).await
 }

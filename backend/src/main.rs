@@ -38,6 +38,12 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
+    let options = args.serve_options().await?;
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let settings = args.into_settings().await?;
     let listen = settings.listen;
     let state = AppState::build(settings).await?;
@@ -48,15 +54,15 @@ async fn run(args: Args) -> Result<(), String> {
     let url = match state.auth.launch_secret() {
         // Like Jupyter: the one URL that signs this browser in; printed, never logged.
         Some(secret) => format!(
-            "http://{address}/?{}={secret}",
+            "{scheme}://{address}/?{}={secret}",
             webshell_protocol::rest::LOCAL_SECRET_PARAM
         ),
-        None => format!("http://{address}/"),
+        None => format!("{scheme}://{address}/"),
     };
     eprintln!("webshell: open {url}");
     tracing::info!(%address, auth = state.auth.mode().as_str(), "webshell listening");
     auth::warn_if_plain_http(&state, listen);
-    webshell::serve(listener, state, shutdown_signal())
+    webshell::serving::serve_with(listener, state, shutdown_signal(), options)
         .await
         .map_err(|e| format!("serving: {e}"))
 }
