@@ -1,24 +1,23 @@
-//! The REST calls of the SPA (`fetch` + the shared `webshell_protocol::rest` types), with the
-//! access token as `Authorization: Bearer …` when the SPA has one.
+//! The REST calls of the SPA (`fetch` + the shared `webshell_protocol::rest` types). The
+//! browser sends the session cookie by itself (same origin); the SPA never sees a credential.
 
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
-use webshell_protocol::rest::{ApiError, NAMESPACES_PATH, Namespace, Pod, pods_path};
+use webshell_protocol::rest::{
+    AUTH_PATH, ApiError, AuthInfo, Identity, NAMESPACES_PATH, Namespace, Pod, SIGN_OUT_PATH,
+    TOKEN_SIGN_IN_PATH, TokenSignIn, WHOAMI_PATH, pods_path,
+};
 
-use crate::auth;
 use crate::url::encode_component;
 
 /// Why a REST call failed, ready to show to a person.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
-    /// 401: the server requires an access token. `refused` when one was sent.
-    #[error("{}", if *.refused { "token refused" } else { "this server requires an access token" })]
-    Unauthorized {
-        /// A token was sent and the server did not accept it.
-        refused: bool,
-    },
+    /// 401: sign in (again); the server says why.
+    #[error("{0}")]
+    Unauthorized(String),
     /// The server answered with another error status.
     #[error("{} {}: {}", .0.status, .0.reason, .0.message)]
     Status(ApiError),
@@ -35,16 +34,15 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Status(e) => Some(e.status),
-            Error::Unauthorized { .. } => Some(UNAUTHORIZED),
+            Error::Unauthorized(_) => Some(UNAUTHORIZED),
             _ => None,
         }
     }
 
-    /// For a 401, whether the token sent was refused (`Some(true)`) or none was sent
-    /// (`Some(false)`); `None` for every other error.
-    pub fn unauthorized(&self) -> Option<bool> {
+    /// For a 401, why the person must sign in; `None` for every other error.
+    pub fn unauthorized(&self) -> Option<&str> {
         match self {
-            Error::Unauthorized { refused } => Some(*refused),
+            Error::Unauthorized(why) => Some(why),
             _ => None,
         }
     }
@@ -52,33 +50,74 @@ impl Error {
 
 const UNAUTHORIZED: u16 = 401;
 
-/// `GET /api/namespaces`, presenting `token` if given.
-pub async fn namespaces(token: Option<String>) -> Result<Vec<Namespace>, Error> {
-    get_json(NAMESPACES_PATH, token.as_deref()).await
+/// `GET /api/auth`: how this server signs people in.
+pub async fn auth_info() -> Result<AuthInfo, Error> {
+    fetch_json("GET", AUTH_PATH, None).await
 }
 
-/// `GET /api/namespaces/{ns}/pods`, presenting `token` if given.
-pub async fn pods(namespace: &str, token: Option<String>) -> Result<Vec<Pod>, Error> {
-    get_json(&pods_path(&encode_component(namespace)), token.as_deref()).await
+/// `GET /api/whoami`: the signed-in person.
+pub async fn whoami() -> Result<Identity, Error> {
+    fetch_json("GET", WHOAMI_PATH, None).await
 }
 
-async fn get_json<T: DeserializeOwned>(path: &str, token: Option<&str>) -> Result<T, Error> {
+/// `POST /api/auth/token`: signs in with a Kubernetes bearer token; the server answers with
+/// the session cookie, which the browser keeps (`HttpOnly`, out of the SPA's reach).
+pub async fn sign_in_with_token(token: String) -> Result<Identity, Error> {
+    let body =
+        serde_json::to_string(&TokenSignIn { token }).map_err(|e| Error::Decode(e.to_string()))?;
+    fetch_json("POST", TOKEN_SIGN_IN_PATH, Some(body)).await
+}
+
+/// `POST /api/auth/sign-out`: clears the session cookie.
+pub async fn sign_out() -> Result<(), Error> {
+    let (status, status_text, body) = fetch("POST", SIGN_OUT_PATH, Some("{}".into())).await?;
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        decode::<serde_json::Value>(status, &status_text, &body).map(|_| ())
+    }
+}
+
+/// `GET /api/namespaces`.
+pub async fn namespaces() -> Result<Vec<Namespace>, Error> {
+    fetch_json("GET", NAMESPACES_PATH, None).await
+}
+
+/// `GET /api/namespaces/{ns}/pods`.
+pub async fn pods(namespace: &str) -> Result<Vec<Pod>, Error> {
+    fetch_json("GET", &pods_path(&encode_component(namespace)), None).await
+}
+
+async fn fetch_json<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> Result<T, Error> {
+    let (status, status_text, text) = fetch(method, path, body).await?;
+    decode(status, &status_text, &text)
+}
+
+/// One same-origin request: status, status text and body text.
+async fn fetch(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> Result<(u16, String, String), Error> {
     let window = web_sys::window().ok_or_else(|| Error::Network("no window".into()))?;
     let init = RequestInit::new();
-    if let Some(token) = token {
+    init.set_method(method);
+    if let Some(body) = body {
         let headers = Headers::new().map_err(|e| Error::Network(js_message(&e)))?;
-        headers
-            .set("Authorization", &auth::authorization(token))
-            // The browser's message would not name the token, but keep it out regardless.
-            .map_err(|_| Error::Network("the access token is not a valid header value".into()))?;
+        let _ = headers.set("Content-Type", "application/json");
         init.set_headers(&headers);
+        init.set_body(&wasm_bindgen::JsValue::from_str(&body));
     }
     let response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
         .await
         .map_err(|e| Error::Network(js_message(&e)))?
         .dyn_into::<Response>()
         .map_err(|_| Error::Network("fetch did not return a Response".into()))?;
-    let body = match response.text() {
+    let text = match response.text() {
         Ok(promise) => JsFuture::from(promise)
             .await
             .ok()
@@ -86,30 +125,20 @@ async fn get_json<T: DeserializeOwned>(path: &str, token: Option<&str>) -> Resul
         Err(_) => None,
     }
     .unwrap_or_default();
-    decode(
-        response.status(),
-        &response.status_text(),
-        &body,
-        token.is_some(),
-    )
+    Ok((response.status(), response.status_text(), text))
 }
 
-/// Turns a status and body into the typed result; `token_sent` tells a refused token from a
-/// missing one. Error bodies that are not an [`ApiError`] (a proxy's HTML page, a static
-/// server's 404) still become a readable error.
-fn decode<T: DeserializeOwned>(
-    status: u16,
-    status_text: &str,
-    body: &str,
-    token_sent: bool,
-) -> Result<T, Error> {
+/// Turns a status and body into the typed result. Error bodies that are not an [`ApiError`]
+/// (a proxy's HTML page, a static server's 404) still become a readable error.
+fn decode<T: DeserializeOwned>(status: u16, status_text: &str, body: &str) -> Result<T, Error> {
     if (200..300).contains(&status) {
         return serde_json::from_str(body).map_err(|e| Error::Decode(e.to_string()));
     }
     if status == UNAUTHORIZED {
-        return Err(Error::Unauthorized {
-            refused: token_sent,
-        });
+        let why = serde_json::from_str::<ApiError>(body)
+            .map(|e| e.message)
+            .unwrap_or_else(|_| "sign in to use webshell".into());
+        return Err(Error::Unauthorized(why));
     }
     Err(Error::Status(
         serde_json::from_str::<ApiError>(body).unwrap_or_else(|_| ApiError {
@@ -143,20 +172,19 @@ mod tests {
     #[test]
     fn api_error_body_is_used() {
         let body = r#"{"status":403,"reason":"Forbidden","message":"cannot list pods"}"#;
-        let err = decode::<Vec<Pod>>(403, "Forbidden", body, false).expect_err("error");
+        let err = decode::<Vec<Pod>>(403, "Forbidden", body).expect_err("error");
         assert_eq!(err.to_string(), "403 Forbidden: cannot list pods");
         assert_eq!(err.status(), Some(403));
     }
 
     #[test]
     fn foreign_error_pages_still_read_well() {
-        let err =
-            decode::<Vec<Pod>>(404, "File not found", "<html>…</html>", false).expect_err("error");
+        let err = decode::<Vec<Pod>>(404, "File not found", "<html>…</html>").expect_err("error");
         assert!(
             err.to_string()
                 .starts_with("404 File not found: the webshell API is not here")
         );
-        let err = decode::<Vec<Pod>>(502, "", "", false).expect_err("error");
+        let err = decode::<Vec<Pod>>(502, "", "").expect_err("error");
         assert_eq!(
             err.to_string(),
             "502 Error: the webshell backend is unreachable"
@@ -165,8 +193,7 @@ mod tests {
 
     #[test]
     fn success_decodes_and_bad_json_is_an_error() {
-        let ns: Vec<Namespace> =
-            decode(200, "OK", r#"[{"name":"demo"}]"#, false).expect("namespaces");
+        let ns: Vec<Namespace> = decode(200, "OK", r#"[{"name":"demo"}]"#).expect("namespaces");
         assert_eq!(
             ns,
             vec![Namespace {
@@ -174,26 +201,27 @@ mod tests {
             }]
         );
         assert!(matches!(
-            decode::<Vec<Namespace>>(200, "OK", "nope", false),
+            decode::<Vec<Namespace>>(200, "OK", "nope"),
             Err(Error::Decode(_))
         ));
     }
 
     #[test]
-    fn a_401_asks_for_a_token_or_says_it_was_refused() {
-        let body = r#"{"status":401,"reason":"Unauthorized","message":"a valid access token is required"}"#;
-        let err = decode::<Vec<Pod>>(401, "Unauthorized", body, false).expect_err("error");
-        assert_eq!(err, Error::Unauthorized { refused: false });
+    fn a_401_carries_the_servers_reason_to_sign_in() {
+        let body = r#"{"status":401,"reason":"Unauthorized","message":"your sign-in expired; sign in again"}"#;
+        let err = decode::<Vec<Pod>>(401, "Unauthorized", body).expect_err("error");
         assert_eq!(err.status(), Some(401));
-        assert_eq!(err.to_string(), "this server requires an access token");
-        let err = decode::<Vec<Pod>>(401, "Unauthorized", body, true).expect_err("error");
-        assert_eq!(err, Error::Unauthorized { refused: true });
-        assert_eq!(err.to_string(), "token refused");
-        assert_eq!(err.unauthorized(), Some(true));
+        assert_eq!(
+            err.unauthorized(),
+            Some("your sign-in expired; sign in again")
+        );
+        assert_eq!(err.to_string(), "your sign-in expired; sign in again");
+        let err = decode::<Vec<Pod>>(401, "Unauthorized", "<html>").expect_err("error");
+        assert_eq!(err.unauthorized(), Some("sign in to use webshell"));
         assert_eq!(
             Error::Network("down".into()).unauthorized(),
             None,
-            "only a 401 asks for a token"
+            "only a 401 asks to sign in"
         );
     }
 }

@@ -2,18 +2,18 @@
 //!
 //! State lives in a few signals; the URL is the source of truth for which terminal is open
 //! (`/t/{ns}/{pod}/{container}`, see [`crate::route`]): selecting pushes a history entry,
-//! back/forward re-reads the path. A server that requires an access token answers 401; the SPA
-//! then shows [`TokenForm`] and keeps the token for the tab (see [`crate::auth`]).
+//! back/forward re-reads the path. While the server answers 401 the SPA shows [`SignIn`] for
+//! the server's mode; signing in leaves an `HttpOnly` cookie the SPA never touches.
 
 use leptos::ev;
 use leptos::prelude::*;
-use webshell_protocol::rest::{Namespace, Pod};
+use webshell_protocol::rest::{AuthMode, Namespace, Pod};
+use webshell_protocol::{ErrorKind, close_code};
 
 use crate::api;
-use crate::auth;
 use crate::pod_list::PodList;
 use crate::route::Route;
-use crate::sign_in::TokenForm;
+use crate::sign_in::SignIn;
 use crate::status::TerminalStatus;
 use crate::terminal::Terminal;
 
@@ -61,11 +61,18 @@ pub fn App() -> impl IntoView {
     // fresh <Terminal/> (a new session) and unmounts the old one.
     let session = RwSignal::new(0u32);
 
-    // The access token, when the server asked for one. Every fetch and every terminal reads
-    // it, so signing in or out reloads the lists and remounts the terminal.
-    let token = RwSignal::new(auth::stored_token());
-
-    let namespaces = LocalResource::new(move || api::namespaces(token.get()));
+    // Bumped whenever the sign-in may have changed (signed in, signed out, a terminal told us
+    // the sign-in ended): every fetch and the terminal depend on it, so they all start over.
+    let sign_ins = RwSignal::new(0u32);
+    let auth_info = LocalResource::new(api::auth_info);
+    let me = LocalResource::new(move || {
+        sign_ins.track();
+        api::whoami()
+    });
+    let namespaces = LocalResource::new(move || {
+        sign_ins.track();
+        api::namespaces()
+    });
     Effect::new(move |_| {
         if let Some(Ok(list)) = namespaces.get()
             && namespace.with_untracked(String::is_empty)
@@ -76,30 +83,60 @@ pub fn App() -> impl IntoView {
     });
     let pods = LocalResource::new(move || {
         let ns = namespace.get();
-        let token = token.get();
+        sign_ins.track();
         async move {
             if ns.is_empty() {
                 None
             } else {
-                Some(api::pods(&ns, token).await)
+                Some(api::pods(&ns).await)
             }
         }
     });
     let pod_list = Signal::derive(move || pods.get().flatten());
-    // `Some(refused)` while the server answers 401: the sign-in form replaces the main area.
-    let sign_in_needed = Memo::new(move |_| {
+    // `Some(why)` while the server answers 401: the sign-in panel replaces the main area.
+    let sign_in_reason = Memo::new(move |_| {
+        let who = me.get().and_then(|r| r.err());
         let ns = namespaces.get().and_then(|r| r.err());
         let pods = pod_list.get().and_then(|r| r.err());
-        ns.into_iter().chain(pods).find_map(|e| e.unauthorized())
+        who.into_iter()
+            .chain(ns)
+            .chain(pods)
+            .find_map(|e| e.unauthorized().map(str::to_owned))
     });
-    let sign_in = Callback::new(move |t: String| {
-        auth::store_token(&t);
-        token.set(Some(t));
-    });
+    let signed_in = Callback::new(move |()| sign_ins.update(|n| *n += 1));
     let sign_out = move |_| {
-        auth::clear_token();
-        token.set(None);
+        let info = auth_info.get().and_then(Result::ok);
+        leptos::task::spawn_local(async move {
+            let _ = api::sign_out().await;
+            // Behind a proxy, its own session must end too, on its page.
+            match info {
+                Some(i) if i.mode == AuthMode::Proxy && i.sign_out_url.is_some() => {
+                    let _ = window()
+                        .location()
+                        .assign(&i.sign_out_url.unwrap_or_default());
+                }
+                _ => sign_ins.update(|n| *n += 1),
+            }
+        });
     };
+    // A terminal refused or ended for want of a valid sign-in: check again, which shows the
+    // sign-in panel with the server's reason.
+    let on_status = Callback::new(move |s: TerminalStatus| {
+        let signed_out = matches!(
+            &s,
+            TerminalStatus::Disconnected { code, .. } if *code == close_code::UNAUTHORIZED
+        ) || matches!(
+            &s,
+            TerminalStatus::Error {
+                kind: ErrorKind::Unauthorized,
+                ..
+            }
+        );
+        status.set(s);
+        if signed_out {
+            sign_ins.update(|n| *n += 1);
+        }
+    });
 
     // The terminal to show. A deep link without a container resolves to the pod's first
     // container once that namespace's pods are loaded.
@@ -175,11 +212,10 @@ pub fn App() -> impl IntoView {
         Some(view! {
             <Terminal
                 endpoint=endpoint.get_value()
-                token=token.get()
                 namespace=t.namespace
                 pod=t.pod
                 container=t.container
-                on_status=Callback::new(move |s| status.set(s))
+                on_status=on_status
             />
         })
     };
@@ -194,10 +230,20 @@ pub fn App() -> impl IntoView {
                         namespaces.refetch();
                         pods.refetch();
                     }>"↻"</button>
-                <Show when=move || token.with(Option::is_some)>
-                    <button class="ghost sign-out" title="Forget the access token in this tab"
-                        data-testid="sign-out" on:click=sign_out>"Sign out"</button>
-                </Show>
+                <span class="spacer"></span>
+                {move || me.get().and_then(Result::ok).map(|who| {
+                    let title = if who.groups.is_empty() {
+                        format!("signed in as {} ({})", who.user, who.mode.as_str())
+                    } else {
+                        format!("signed in as {} ({}); groups: {}", who.user, who.mode.as_str(),
+                            who.groups.join(", "))
+                    };
+                    view! {
+                        <span class="user" data-testid="user" title=title>{who.user}</span>
+                        <button class="ghost sign-out" data-testid="sign-out"
+                            on:click=sign_out>"Sign out"</button>
+                    }
+                })}
             </header>
             <aside class="sidebar">
                 <input class="search" type="search" placeholder="Filter pods…"
@@ -214,13 +260,14 @@ pub fn App() -> impl IntoView {
             </aside>
             <main class="main">
                 <Show
-                    when=move || sign_in_needed.get().is_none()
-                    fallback=move || view! {
-                        <TokenForm
-                            refused=Signal::derive(move || sign_in_needed.get() == Some(true))
-                            on_submit=sign_in
+                    when=move || sign_in_reason.with(Option::is_none)
+                    fallback=move || auth_info.get().and_then(Result::ok).map(|info| view! {
+                        <SignIn
+                            info
+                            reason=Signal::derive(move || sign_in_reason.get().unwrap_or_default())
+                            on_signed_in=signed_in
                         />
-                    }
+                    })
                 >
                     <Show
                         when=move || target.get().is_some()
@@ -356,8 +403,15 @@ fn Placeholder(
 }
 
 /// `localStorage["webshell.endpoint"]`: a development override for the terminal socket's
-/// server, because `trunk serve` cannot proxy the socket (see the root `Trunk.toml`). Unset in
-/// production, where the socket goes to the page's own origin.
+/// server, because `trunk serve` cannot proxy the socket (see the root `Trunk.toml`). Release
+/// builds ignore it: a page script could otherwise point the terminal elsewhere.
+#[cfg(not(debug_assertions))]
+fn socket_endpoint_override() -> Option<String> {
+    None
+}
+
+/// See the release version above; debug builds (`trunk serve`, `trunk build`) read it.
+#[cfg(debug_assertions)]
 fn socket_endpoint_override() -> Option<String> {
     window()
         .local_storage()

@@ -1,15 +1,12 @@
-//! The access token a protected webshell server asks for: how it travels (the `Authorization`
-//! header on REST, a subprotocol entry on the terminal socket) and where the SPA keeps it.
+//! How a terminal socket carries a token that a host app supplies (`--auth token` servers):
+//! as a subprotocol entry, since browsers cannot set headers on a WebSocket.
 //!
-//! The encoding functions are pure and unit-tested natively; the storage functions wrap
-//! `sessionStorage`, so a token lives as long as the tab and never reaches the URL or a log.
+//! The SPA itself never holds a credential: signing in leaves an `HttpOnly` session cookie
+//! that the browser sends on its own, and nothing lands in JS storage or a URL.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use webshell_protocol::{BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL};
-
-/// The `sessionStorage` key of the SPA's token.
-pub const STORAGE_KEY: &str = "webshell.token";
 
 /// RFC 4648 §5 base64url, without padding, over the token's UTF-8 bytes.
 pub fn base64url(token: &str) -> String {
@@ -26,44 +23,12 @@ pub fn socket_protocols(token: Option<&str>) -> Vec<String> {
     protocols
 }
 
-/// The `Authorization` header value for a REST call.
-pub fn authorization(token: &str) -> String {
-    format!("Bearer {token}")
-}
-
-/// What a person typed, as a token: surrounding whitespace dropped (the server trims its token
-/// file the same way), `None` when nothing is left.
+/// What a person typed, as a token: surrounding whitespace dropped (the server trims it the
+/// same way), `None` when nothing is left.
 pub fn normalize(input: &str) -> Option<String> {
     Some(input.trim())
         .filter(|t| !t.is_empty())
         .map(str::to_owned)
-}
-
-/// The token kept in this tab's `sessionStorage`, if any.
-pub fn stored_token() -> Option<String> {
-    session_storage()?
-        .get_item(STORAGE_KEY)
-        .ok()
-        .flatten()
-        .and_then(|t| normalize(&t))
-}
-
-/// Keeps `token` in this tab's `sessionStorage`.
-pub fn store_token(token: &str) {
-    if let Some(storage) = session_storage() {
-        let _ = storage.set_item(STORAGE_KEY, token);
-    }
-}
-
-/// Forgets the stored token.
-pub fn clear_token() {
-    if let Some(storage) = session_storage() {
-        let _ = storage.remove_item(STORAGE_KEY);
-    }
-}
-
-fn session_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.session_storage().ok().flatten()
 }
 
 #[cfg(test)]
@@ -117,6 +82,5 @@ mod tests {
     fn typed_tokens_are_trimmed_and_blank_ones_ignored() {
         assert_eq!(normalize("  s3cret\n").as_deref(), Some("s3cret"));
         assert_eq!(normalize(" \t"), None);
-        assert_eq!(authorization("s3cret"), "Bearer s3cret");
     }
 }

@@ -8,7 +8,7 @@
 //! - [`status`]: [`TerminalStatus`] and its text;
 //! - [`xterm`]: the hand-written binding to @xterm/xterm 6;
 //! - [`url`], [`route`]: socket URLs and the SPA's deep links (pure);
-//! - [`auth`]: the access token of a protected server (encoding pure, storage per tab);
+//! - [`auth`]: how a host-supplied token rides on the socket (pure);
 //! - [`api`], [`app`], [`pod_list`], [`sign_in`]: the SPA.
 //!
 //! Reading the terminal in end-to-end tests: nothing is exposed on `window`. xterm 6 renders

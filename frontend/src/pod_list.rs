@@ -102,8 +102,15 @@ fn pod_row(
     } else {
         String::new()
     };
+    let no_exec = (!pod.exec_allowed).then_some(view! {
+        <span class="no-exec" data-testid="no-exec"
+            title="You may not open a terminal here: it needs create and get on pods/exec">
+            "no shell access"
+        </span>
+    });
     view! {
         <li class="pod" data-testid="pod-row" data-pod=pod.name.clone()
+            data-exec-allowed=pod.exec_allowed.to_string()
             class:selected=is_selected class:not-ready=!pod.ready
             tabindex="0" on:click=move |_| open.with_value(|f| f())
             on:keydown=move |e| if e.key() == "Enter" { open.with_value(|f| f()) }>
@@ -113,6 +120,7 @@ fn pod_row(
                 <span class="ready" title="ready containers">{readiness(&pod)}</span>
                 <span class="restarts" title="restarts">{format!("↻{}", pod.restarts)}</span>
                 <span class="muted">{containers}</span>
+                {no_exec}
             </div>
         </li>
     }
@@ -140,6 +148,7 @@ mod tests {
                     state: "running".into(),
                 })
                 .collect(),
+            exec_allowed: true,
         }
     }
 

@@ -18,6 +18,23 @@ use crate::url::exec_socket_url;
 /// The page must load xterm.js and its fit and web-links addons (UMD builds, in `<head>`)
 /// and `xterm.css`; see `frontend/index.html`.
 ///
+/// # Authentication
+///
+/// The terminal runs with the Kubernetes identity of the person the server knows, in one of
+/// two ways:
+/// - **The session cookie.** Serve the host app and the webshell server on one site (the same
+///   origin, or behind one reverse proxy that routes, say, `/webshell/` to the server and sets
+///   `endpoint="/webshell"`). The person signs in once at the webshell server (its `/` page,
+///   or its OIDC or proxy sign-in) and the browser sends the `HttpOnly`, `SameSite=Strict`
+///   cookie with the socket by itself. The host app never sees a credential.
+/// - **A token the host app supplies** (`--auth token` servers): pass the person's own
+///   Kubernetes bearer token as `token`. It travels as the socket subprotocol entry
+///   `webshell.bearer.<base64url(token)>`, never in the URL. A host page on another origin
+///   must also be allowed by the server: `--allowed-origin https://host.example`.
+///
+/// A refused sign-in ends the session as [`TerminalStatus::Disconnected`] with close code
+/// 4401 and the server's reason; a refused exec (RBAC) as an `Error` naming what is missing.
+///
 /// ```ignore
 /// view! {
 ///     <div style="height: 400px">
@@ -46,10 +63,8 @@ pub fn Terminal(
     /// Empty (the default) lets the server pick a shell.
     #[prop(optional)]
     command: Vec<String>,
-    /// Access token of a server started with `--access-token-file`. It is offered on the
-    /// socket as the subprotocol entry `webshell.bearer.<base64url(token)>` (browsers cannot
-    /// set an `Authorization` header on a WebSocket). Default: none, for open servers. A
-    /// refused or missing token ends the session as [`TerminalStatus::Disconnected`] (1006).
+    /// The person's own Kubernetes bearer token, for a `--auth token` server, when the host
+    /// app supplies it (see "Authentication" above). Default: none; the session cookie is used.
     #[prop(default = None, into)]
     token: Option<String>,
     /// Called once when the process exits, with its exit code and Kubernetes' reason.
