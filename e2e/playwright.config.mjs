@@ -1,57 +1,114 @@
 // Real-browser tests: Debian's Chromium (never a Playwright-downloaded browser) against the
 // release server binary, which serves the embedded SPA and talks to the local test cluster.
-// Run through `./x test`, which builds everything and brings the cluster up first.
+// Run through `./x test`, which builds everything, brings the cluster up and exports its
+// environment (`cluster.sh env`: KUBECONFIG, the OIDC provider, oauth2-proxy).
+//
+// One server per sign-in mode, each logging to e2e/test-results/logs/ (its diagnostic log and
+// its audit log), which global-teardown.mjs then searches for every secret the run used.
 import { defineConfig } from '@playwright/test';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
 
-const port = process.env.WEBSHELL_E2E_PORT || '18080';
-const bin = process.env.WEBSHELL_BIN || '../target/release/webshell';
 const kubeconfig = process.env.KUBECONFIG_PATH;
 if (!kubeconfig) throw new Error('KUBECONFIG_PATH is not set: run the tests through ./x test');
+const bin = resolve(process.env.WEBSHELL_BIN || '../target/release/webshell');
 
-// A second server that requires an access token (token.spec.mjs). The token holds `+` and `/`
-// and its base64 does too, so the socket's base64url entry is exercised. Workers load this
-// file as well and read the token from the environment.
-const tokenPort = process.env.WEBSHELL_E2E_TOKEN_PORT || '18081';
-process.env.WEBSHELL_E2E_TOKEN_PORT = tokenPort;
-process.env.WEBSHELL_E2E_TOKEN ||= 'e2e-s3cret+/token.~~~???-at-least-32-bytes';
-const tokenFile = join(tmpdir(), `webshell-e2e-token-${process.getuid?.() ?? 'user'}`);
-writeFileSync(tokenFile, `${process.env.WEBSHELL_E2E_TOKEN}\n`, { mode: 0o600 });
+export const ports = {
+  local: process.env.WEBSHELL_E2E_PORT || '18080',
+  token: '18081',
+  oidc: '18082',
+  proxied: '18083',
+  oauth2Proxy: '14180',
+};
+export const logs = resolve('test-results/logs');
+export const secrets = resolve('test-results/secrets');
+
+// The config file is loaded again by every worker; only the first load makes the secrets.
+if (!process.env.WEBSHELL_E2E_LOCAL_SECRET) {
+  rmSync(logs, { recursive: true, force: true });
+  mkdirSync(logs, { recursive: true });
+  mkdirSync(secrets, { recursive: true, mode: 0o700 });
+  process.env.WEBSHELL_E2E_LOCAL_SECRET = randomBytes(32).toString('hex');
+  process.env.WEBSHELL_E2E_SESSION_KEY = randomBytes(48).toString('base64');
+  writeFileSync(join(secrets, 'local-secret'), process.env.WEBSHELL_E2E_LOCAL_SECRET, { mode: 0o600 });
+  writeFileSync(join(secrets, 'session-key'), process.env.WEBSHELL_E2E_SESSION_KEY, { mode: 0o600 });
+  writeFileSync(join(secrets, 'oidc-client-secret'), process.env.WEBSHELL_OIDC_CLIENT_SECRET || '', { mode: 0o600 });
+}
+
+const serverEnv = Object.keys(process.env).filter((v) => v.startsWith('WEBSHELL_') && v !== 'WEBSHELL_CACHE');
+
+/** A webshell server on `port` with `args`, logging to logs/NAME.log and NAME.audit.log. */
+function webshell(name, port, args) {
+  const command = [
+    // The cluster's environment shares names with the server's own variables
+    // (WEBSHELL_OIDC_*): each server gets only the flags written here.
+    `exec env ${serverEnv.map((v) => `-u ${v}`).join(' ')}`,
+    `'${bin}' --listen 127.0.0.1:${port} --kubeconfig '${kubeconfig}'`,
+    `--session-key-file '${join(secrets, 'session-key')}'`,
+    `--audit-log '${join(logs, `${name}.audit.log`)}'`,
+    args,
+    `2>>'${join(logs, `${name}.log`)}'`,
+  ].join(' ');
+  return {
+    command: `sh -c "${command.replace(/"/g, '\\"')}"`,
+    url: `http://127.0.0.1:${port}/healthz`,
+    reuseExistingServer: false,
+    stdout: 'ignore',
+    stderr: 'pipe',
+  };
+}
+
+const oidc = process.env.WEBSHELL_OIDC_ISSUER;
+if (!oidc) throw new Error('WEBSHELL_OIDC_ISSUER is not set: run through ./x test (cluster.sh env)');
 
 export default defineConfig({
   testDir: './tests',
   timeout: 30_000,
   expect: { timeout: 10_000 },
-  // Two cores: the browser, the server and the cluster share them.
+  // Two cores: the browser, the servers and the cluster share them.
   workers: 2,
   retries: 0,
   reporter: [['list']],
-  outputDir: 'test-results',
+  outputDir: 'test-results/artifacts',
+  globalTeardown: './global-teardown.mjs',
   use: {
-    baseURL: `http://127.0.0.1:${port}`,
+    baseURL: `http://127.0.0.1:${ports.local}`,
     viewport: { width: 1100, height: 700 },
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
     launchOptions: {
       executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        // The test OIDC provider's certificate is signed by the test cluster's CA; trust
+        // exactly that key, nothing else.
+        `--ignore-certificate-errors-spki-list=${process.env.WEBSHELL_OIDC_CERT_SPKI}`],
     },
   },
   webServer: [
+    // local: the server's own identity (admin), behind the launch secret.
+    webshell('local', ports.local,
+      `--context admin --local-secret-file '${join(secrets, 'local-secret')}'`),
+    // token: each person pastes their own token.
+    webshell('token', ports.token, '--context admin --auth token'),
+    // oidc: sign-in at the test cluster's OpenID Connect provider.
+    webshell('oidc', ports.oidc, [
+      '--context admin --auth oidc',
+      `--oidc-issuer '${oidc}'`,
+      `--oidc-client-id '${process.env.WEBSHELL_OIDC_CLIENT_ID}'`,
+      `--oidc-client-secret-file '${join(secrets, 'oidc-client-secret')}'`,
+      `--oidc-ca-file '${process.env.WEBSHELL_OIDC_CA_FILE}'`,
+    ].join(' ')),
+    // proxy: behind the real oauth2-proxy, with the least-privilege impersonator account.
+    webshell('proxied', ports.proxied, [
+      '--context webshell-proxy --auth proxy --proxy-trusted-source 127.0.0.1',
+      `--public-url http://127.0.0.1:${ports.oauth2Proxy}`,
+    ].join(' ')),
     {
-      command: `${bin} --listen 127.0.0.1:${port} --kubeconfig ${kubeconfig} --context admin`,
-      url: `http://127.0.0.1:${port}/healthz`,
-      reuseExistingServer: false,
-      stdout: 'ignore',
-      stderr: 'pipe',
-    },
-    {
-      command: `${bin} --listen 127.0.0.1:${tokenPort} --kubeconfig ${kubeconfig} --context admin`
-        + ` --access-token-file '${tokenFile}'`,
-      url: `http://127.0.0.1:${tokenPort}/healthz`,
+      command: `sh -c "exec '${process.env.WEBSHELL_OAUTH2_PROXY}' --listen 127.0.0.1:${ports.oauth2Proxy}`
+        + ` --upstream http://127.0.0.1:${ports.proxied} 2>>'${join(logs, 'oauth2-proxy.log')}'"`,
+      url: `http://127.0.0.1:${ports.oauth2Proxy}/ping`,
       reuseExistingServer: false,
       stdout: 'ignore',
       stderr: 'pipe',

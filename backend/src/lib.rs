@@ -75,7 +75,12 @@ pub fn app(state: AppState) -> Router {
             web_headers::add,
         ))
         .layer(from_fn_with_state(state.site.clone(), site::guard))
-        .layer(TraceLayer::new_for_http())
+        // Spans name the path only: a query may carry the launch secret.
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |request: &axum::http::Request<axum::body::Body>| {
+                tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+            },
+        ))
         .with_state(state)
 }
 

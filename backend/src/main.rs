@@ -39,6 +39,7 @@ fn main() -> ExitCode {
 
 async fn run(args: Args) -> Result<(), String> {
     let options = args.serve_options().await?;
+    let secret_from_file = args.local_secret_file.is_some();
     let scheme = if options.tls.is_some() {
         "https"
     } else {
@@ -51,12 +52,15 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let param = webshell_protocol::rest::LOCAL_SECRET_PARAM;
     let url = match state.auth.launch_secret() {
-        // Like Jupyter: the one URL that signs this browser in; printed, never logged.
-        Some(secret) => format!(
-            "{scheme}://{address}/?{}={secret}",
-            webshell_protocol::rest::LOCAL_SECRET_PARAM
-        ),
+        // Like Jupyter: the one URL that signs this browser in, printed once to the console
+        // that started the server (never to the log). A secret from a file is not repeated:
+        // whoever wrote the file knows it.
+        Some(_) if secret_from_file => {
+            format!("{scheme}://{address}/?{param}=<the secret in --local-secret-file>")
+        }
+        Some(secret) => format!("{scheme}://{address}/?{param}={secret}"),
         None => format!("{scheme}://{address}/"),
     };
     eprintln!("webshell: open {url}");

@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.mjs';
 import { TerminalPage, alive } from './terminal-page.mjs';
 
 test('closing the page ends the remote process', async ({ page }) => {

@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.mjs';
 import { TerminalPage } from './terminal-page.mjs';
 
 test('a deep link opens that container of that pod directly', async ({ page }) => {

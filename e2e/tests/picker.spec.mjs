@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.mjs';
 import { TerminalPage } from './terminal-page.mjs';
 
 test('the search box filters the pod list, with status shown per pod', async ({ page }) => {

@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.mjs';
 import { TerminalPage } from './terminal-page.mjs';
 
 test('picking bash-pod opens bash, and what is typed runs there', async ({ page }, testInfo) => {

@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.mjs';
 import { TerminalPage } from './terminal-page.mjs';
 
 async function expectSttyMatches(t) {

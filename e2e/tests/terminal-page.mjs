@@ -11,9 +11,26 @@ export class TerminalPage {
     this.rows = page.locator('[data-testid=terminal] .xterm-rows');
   }
 
-  async openHome() {
-    await this.page.goto('/');
+  /** Opens the start page (of another server when `base` is given). */
+  async openHome(base = '') {
+    await this.page.goto(`${base}/`);
+    await this.expectSignedIn();
+  }
+
+  async expectSignedIn() {
     await expect(this.page.getByTestId('namespace-select')).toHaveValue('demo');
+  }
+
+  /** The sign-in panel, for the server's mode. */
+  signIn(mode) {
+    return this.page.locator(`[data-testid=sign-in][data-mode=${mode}]`);
+  }
+
+  /** The status line says the exec was refused for want of pods/exec rights. */
+  async expectForbiddenExec() {
+    await expect(this.status).toHaveAttribute('data-state', 'error');
+    await expect(this.status).toContainText('pods/exec');
+    await expect(this.status).toContainText('forbidden');
   }
 
   async pickPod(name) {
@@ -54,6 +71,11 @@ export class TerminalPage {
     const cols = await this.terminal.getAttribute('data-cols');
     return { rows, cols: Number(cols) };
   }
+}
+
+/** Whether the page keeps anything in JS storage (it must not: no token, ever). */
+export async function jsStorage(page) {
+  return page.evaluate(() => ({ local: localStorage.length, session: sessionStorage.length }));
 }
 
 /** kubectl against the test cluster, as admin. */

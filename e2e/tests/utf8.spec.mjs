@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures.mjs';
 import { TerminalPage } from './terminal-page.mjs';
 
 test('a UTF-8 character written in two parts with a pause renders as one character', async ({ page }) => {
