@@ -74,7 +74,7 @@ pub fn app(state: AppState) -> Router {
             state.web_headers.clone(),
             web_headers::add,
         ))
-        .layer(from_fn_with_state(state.site.clone(), site::guard))
+        .layer(from_fn_with_state(state.clone(), site::guard))
         // Spans name the path only: a query may carry the launch secret.
         .layer(TraceLayer::new_for_http().make_span_with(
             |request: &axum::http::Request<axum::body::Body>| {

@@ -24,7 +24,9 @@ use axum::http::{HeaderMap, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::audit::Actor;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// Paths that answer probes, exempt from the Host check.
 pub const PROBE_PATHS: &[&str] = &["/healthz", "/readyz"];
@@ -257,22 +259,36 @@ fn cut(text: &str) -> &str {
     &text[..end]
 }
 
-/// Middleware on every route: refuses requests for foreign names and from foreign pages.
-pub async fn guard(
-    State(site): State<std::sync::Arc<Site>>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Middleware on every route: refuses requests for foreign names and from foreign pages, with
+/// an audit line for each.
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if PROBE_PATHS.contains(&request.uri().path()) {
         return next.run(request).await;
     }
-    match site.check(request.uri(), request.headers()) {
-        Ok(()) => next.run(request).await,
-        Err(refusal) => {
-            tracing::warn!(?refusal, path = %request.uri().path(), "request refused");
-            refusal.to_error().into_response()
-        }
-    }
+    let Err(refusal) = state.site.check(request.uri(), request.headers()) else {
+        return next.run(request).await;
+    };
+    let cause = match refusal {
+        SiteRefusal::Host(_) => "host",
+        SiteRefusal::Origin(_) => "origin",
+    };
+    let error = refusal.to_error();
+    tracing::warn!(cause, path = %request.uri().path(), "request refused");
+    let actor = Actor {
+        user: None,
+        groups: Vec::new(),
+        auth_mode: state.auth.mode(),
+        source: crate::auth::source_of(&request),
+    };
+    state.audit.refused(
+        cause,
+        error.kind.http_status(),
+        &actor,
+        request.method().as_str(),
+        request.uri().path(),
+        &error.message,
+    );
+    error.into_response()
 }
 
 #[cfg(test)]

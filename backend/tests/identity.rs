@@ -165,6 +165,22 @@ async fn token_mode_refuses_garbage_and_signs_out() {
 }
 
 #[tokio::test]
+async fn a_sign_in_past_its_lifetime_is_refused_with_a_clear_message() {
+    let server = Server::start("admin", |s| {
+        support::token_mode(s);
+        s.session_ttl = Duration::from_secs(1);
+    })
+    .await;
+    let answer = sign_in_with_token(&server, &testcluster::token("alice").unwrap()).await;
+    let alice = Presented::cookie(&answer.cookie().unwrap());
+    assert_eq!(server.get(rest::NAMESPACES_PATH, &alice).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let expired = server.get(rest::NAMESPACES_PATH, &alice).await;
+    assert_eq!(expired.status, 401);
+    assert!(expired.body.contains("expired"), "{}", expired.body);
+}
+
+#[tokio::test]
 async fn token_mode_a_host_app_may_send_the_token_itself() {
     let server = token_server().await;
     let token = testcluster::token("alice").unwrap();
@@ -596,7 +612,7 @@ async fn audit_lines_hold_every_field_and_no_credential() {
             .lines()
             .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
             .collect();
-        if lines.len() >= 3 {
+        if lines.len() >= 5 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -142,3 +142,34 @@ async fn assets_are_gzipped_for_browsers_that_accept_it() {
     assert_eq!(status, 200);
     assert!(head.contains("content-encoding: gzip"), "{head}");
 }
+
+#[tokio::test]
+async fn a_frame_larger_than_the_protocol_allows_is_refused_before_it_is_buffered() {
+    use futures::{SinkExt, StreamExt};
+    let config = kube::Config::new("https://127.0.0.1:1".parse().unwrap());
+    let server = Server::with_kube((config, "nowhere".into()), |_| {}).await;
+    let cookie = server.sign_in_locally().await;
+    let path = webshell_protocol::rest::exec_path("demo", "bash-pod", "main");
+    let mut socket = server
+        .connect(&path, Some(webshell_protocol::SUBPROTOCOL), &cookie)
+        .await
+        .unwrap();
+    let huge = vec![0u8; webshell_protocol::MAX_FRAME_BYTES + 1];
+    let _ = socket
+        .send(tokio_tungstenite::tungstenite::Message::Binary(huge.into()))
+        .await;
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            match socket.next().await {
+                None
+                | Some(Err(_))
+                | Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) => {
+                    return;
+                }
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the server kept the connection open");
+}
