@@ -20,6 +20,7 @@ export const ports = {
   oidc: '18082',
   proxied: '18083',
   oauth2Proxy: '14180',
+  embed: '18090',
 };
 export const logs = resolve('test-results/logs');
 export const secrets = resolve('test-results/secrets');
@@ -90,8 +91,10 @@ export default defineConfig({
     // local: the server's own identity (admin), behind the launch secret.
     webshell('local', ports.local,
       `--context admin --local-secret-file '${join(secrets, 'local-secret')}'`),
-    // token: each person pastes their own token.
-    webshell('token', ports.token, '--context admin --auth token'),
+    // token: each person pastes their own token, or a host page embedding the terminal
+    // (examples/embed, on its own origin) supplies it.
+    webshell('token', ports.token,
+      `--context admin --auth token --allowed-origin http://127.0.0.1:${ports.embed}`),
     // oidc: sign-in at the test cluster's OpenID Connect provider.
     webshell('oidc', ports.oidc, [
       '--context admin --auth oidc',
@@ -112,6 +115,15 @@ export default defineConfig({
       reuseExistingServer: false,
       stdout: 'ignore',
       stderr: 'pipe',
+    },
+    // The embedding example as a host app on another origin serves it: static files.
+    {
+      command: `python3 -m http.server ${ports.embed} --bind 127.0.0.1`
+        + ` --directory '${resolve('../frontend/examples/embed/dist')}'`,
+      url: `http://127.0.0.1:${ports.embed}/index.html`,
+      reuseExistingServer: false,
+      stdout: 'ignore',
+      stderr: 'ignore',
     },
   ],
 });

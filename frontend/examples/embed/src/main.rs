@@ -1,10 +1,18 @@
-//! How another Leptos app embeds the webshell terminal: one fixed container, a status line
-//! fed by `on_status`, and an `on_exit` callback.
+//! How another Leptos app embeds the webshell terminal: a status line fed by `on_status`, an
+//! `on_exit` callback, and authentication supplied by the host app.
+//!
+//! The host here asks for the webshell server's address and the person's own Kubernetes token
+//! (a real host app would take the token from its own sign-in), then mounts `<Terminal/>` with
+//! both. The token rides on the socket as a subprotocol entry, never in a URL, and this page
+//! keeps it only in memory. The server must run with `--auth token` and allow this page's
+//! origin (`--allowed-origin http://this-page`). Served from the same site as the server, a
+//! host can instead rely on the person's session cookie and pass no token at all.
 //!
 //! Build (from the repository root, after `eval "$(bash scripts/tools.sh wasm)"`):
 //!   trunk --config frontend/examples/embed/Trunk.toml build --release
-//! The page must be served by (or its `endpoint` pointed at) a webshell backend.
 
+use leptos::ev::SubmitEvent;
+use leptos::html::Input;
 use leptos::prelude::*;
 use webshell_frontend::{Terminal, TerminalStatus};
 
@@ -18,28 +26,64 @@ fn main() {
     leptos::mount::mount_to_body(Example);
 }
 
-/// A page with a heading, a status line and a terminal below.
+/// What the host app connects with.
+#[derive(Clone)]
+struct Connection {
+    endpoint: String,
+    token: String,
+}
+
+/// A page with a connect form, a status line and a terminal below.
 #[component]
 fn Example() -> impl IntoView {
     let (status, set_status) = signal(TerminalStatus::Connecting);
     let (last_exit, set_last_exit) = signal(None::<i32>);
+    let connection = RwSignal::new(None::<Connection>);
+    let endpoint = NodeRef::<Input>::new();
+    let token = NodeRef::<Input>::new();
+    let connect = move |e: SubmitEvent| {
+        e.prevent_default();
+        if let (Some(endpoint), Some(token)) = (endpoint.get(), token.get()) {
+            connection.set(Some(Connection {
+                endpoint: endpoint.value().trim().to_owned(),
+                token: token.value().trim().to_owned(),
+            }));
+            token.set_value("");
+        }
+    };
 
     view! {
         <header>
             <strong>"Embedded webshell"</strong>
             <code>{format!(" {NAMESPACE}/{POD}/{CONTAINER} ")}</code>
+            <form class="connect" on:submit=connect>
+                <label>"webshell server "
+                    <input data-testid="embed-endpoint" node_ref=endpoint
+                        placeholder="https://webshell.example.com" required />
+                </label>
+                <label>" your Kubernetes token "
+                    <input data-testid="embed-token" type="password" node_ref=token
+                        autocomplete="off" />
+                </label>
+                <button type="submit" data-testid="embed-connect">"Connect"</button>
+            </form>
             <span data-testid="embed-status">{move || status.with(TerminalStatus::text)}</span>
             {move || last_exit.get().map(|code| format!(" — the shell exited with {code}"))}
         </header>
-        // The component fills its parent, so the parent decides the terminal's size.
+        // The component fills its parent, so the parent decides the terminal's size. Keyed on
+        // the connection: a new one mounts a new terminal (and session).
         <div class="terminal-box">
-            <Terminal
-                namespace=NAMESPACE
-                pod=POD
-                container=CONTAINER
-                on_status=move |s: TerminalStatus| set_status.set(s)
-                on_exit=move |code: i32, _reason: String| set_last_exit.set(Some(code))
-            />
+            {move || connection.get().map(|c| view! {
+                <Terminal
+                    endpoint=c.endpoint
+                    token=Some(c.token).filter(|t| !t.is_empty())
+                    namespace=NAMESPACE
+                    pod=POD
+                    container=CONTAINER
+                    on_status=move |s: TerminalStatus| set_status.set(s)
+                    on_exit=move |code: i32, _reason: String| set_last_exit.set(Some(code))
+                />
+            })}
         </div>
     }
 }

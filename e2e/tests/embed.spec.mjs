@@ -1,0 +1,30 @@
+// The embeddable <Terminal/> in a host app on another origin (frontend/examples/embed), which
+// supplies the person's own token: it travels as a socket subprotocol entry, never in a URL.
+import { anonymous as test, expect, tokenOf } from './fixtures.mjs';
+import { jsStorage } from './terminal-page.mjs';
+
+const host = 'http://127.0.0.1:18090/';
+
+test('a host app on another origin opens a terminal with the token it supplies', async ({ page }) => {
+  const token = await tokenOf('alice');
+  await page.goto(host);
+  await page.getByTestId('embed-endpoint').fill('http://127.0.0.1:18081');
+  await page.getByTestId('embed-token').fill(token);
+  const socket = page.waitForEvent('websocket');
+  await page.getByTestId('embed-connect').click();
+  expect((await socket).url()).not.toContain(token);
+  await expect(page.getByTestId('embed-status')).toContainText('connected — bash');
+  await page.getByTestId('terminal').click();
+  await page.keyboard.type('echo $((6*7))');
+  await page.keyboard.press('Enter');
+  const rows = page.locator('[data-testid=terminal] .xterm-rows');
+  await expect.poll(async () => (await rows.textContent()).replace(/\u00a0/g, ' ')).toMatch(/42/);
+  expect(await jsStorage(page)).toEqual({ local: 0, session: 0 });
+});
+
+test('without a token the host app is told to sign in', async ({ page }) => {
+  await page.goto(host);
+  await page.getByTestId('embed-endpoint').fill('http://127.0.0.1:18081');
+  await page.getByTestId('embed-connect').click();
+  await expect(page.getByTestId('embed-status')).toContainText('4401');
+});
