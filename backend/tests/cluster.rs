@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use futures::StreamExt;
-use support::{Presented, Server, Term};
+use support::{Presented, Server, Term, with_upgrade};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use webshell_protocol::rest::{ApiError, Namespace, Pod};
@@ -269,20 +269,6 @@ async fn a_rebound_name_is_refused_on_rest_and_socket_while_loopback_names_work(
         term.send(ClientFrame::Resize { cols: 80, rows: 24 }).await;
         assert_eq!(term.hello().await, ["bash"], "{host}");
     }
-}
-
-/// The headers of a WebSocket upgrade, added to `p`.
-fn with_upgrade(mut p: Presented) -> Presented {
-    for (name, value) in [
-        ("upgrade", "websocket"),
-        ("connection", "upgrade"),
-        ("sec-websocket-version", "13"),
-        ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
-        ("sec-websocket-protocol", SUBPROTOCOL),
-    ] {
-        p.headers.push((name.into(), value.into()));
-    }
-    p
 }
 
 #[tokio::test]

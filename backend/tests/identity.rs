@@ -6,7 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Presented, Server, until_close};
+use support::{Presented, Server, until_close, with_upgrade};
 use webshell::auth::AuthSettings;
 use webshell::auth::oidc::OidcSettings;
 use webshell::auth::proxy::ProxySettings;
@@ -66,6 +66,40 @@ async fn apiserver_saw(marker: &str) -> (String, Option<String>) {
     panic!("no exec with {marker} in {}", path.display());
 }
 
+/// Whether the API server's audit log, since `since` (RFC 3339), has a request on `resource` by
+/// `user` (or impersonating `user`, when `impersonated`).
+async fn apiserver_saw_request_by(
+    user: &str,
+    impersonated: bool,
+    resource: &str,
+    since: &str,
+) -> bool {
+    let path = testcluster::apiserver_audit_log();
+    for _ in 0..30 {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let seen = text.lines().any(|line| {
+            let e: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+            let who = if impersonated {
+                &e["impersonatedUser"]["username"]
+            } else {
+                &e["user"]["username"]
+            };
+            who == user
+                && e["objectRef"]["resource"] == resource
+                && e["stageTimestamp"].as_str().is_some_and(|t| t >= since)
+        });
+        if seen {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string()
+}
+
 fn assert_refused_naming_pods_exec(frames: &[ServerFrame], code: u16) {
     match frames.last() {
         Some(ServerFrame::Error {
@@ -119,6 +153,7 @@ async fn token_mode_alice_gets_a_shell_as_alice_and_bob_a_403_naming_pods_exec()
     assert_eq!(code, close_code::NORMAL);
     assert_eq!(apiserver_saw(&m).await, ("alice".to_owned(), None));
 
+    let since = now_rfc3339();
     let answer = sign_in_with_token(&server, &testcluster::token("bob").unwrap()).await;
     let bob = Presented::cookie(&answer.cookie().unwrap());
     let pods = server.get("/api/namespaces/demo/pods", &bob).await;
@@ -130,6 +165,7 @@ async fn token_mode_alice_gets_a_shell_as_alice_and_bob_a_403_naming_pods_exec()
     );
     let (frames, code, _) = run_marker(&server, &bob, &marker("token-bob")).await;
     assert_refused_naming_pods_exec(&frames, code);
+    assert!(apiserver_saw_request_by("bob", false, "selfsubjectaccessreviews", &since).await);
 
     let alice_pods = server.get("/api/namespaces/demo/pods", &alice).await;
     let listed: Vec<rest::Pod> = serde_json::from_str(&alice_pods.body).unwrap();
@@ -358,9 +394,11 @@ async fn oidc_mode_alice_signs_in_at_the_provider_and_the_apiserver_sees_oidc_al
     assert_eq!(code, close_code::NORMAL);
     assert_eq!(apiserver_saw(&m).await, ("oidc:alice".to_owned(), None));
 
+    let since = now_rfc3339();
     let bob = oidc_sign_in(&server, "bob").await;
     let (frames, code, _) = run_marker(&server, &bob, &marker("oidc-bob")).await;
     assert_refused_naming_pods_exec(&frames, code);
+    assert!(apiserver_saw_request_by("oidc:bob", false, "selfsubjectaccessreviews", &since).await);
 }
 
 #[tokio::test]
@@ -464,6 +502,52 @@ async fn proxy_mode_refuses_spoofed_headers_from_an_untrusted_address() {
         )
         .await;
     assert_eq!(bypass.status, 401, "{bypass:?}");
+}
+
+// ---------------------------------------------------------------- every mode
+
+#[tokio::test]
+async fn dns_rebinding_and_foreign_origins_are_refused_in_every_mode() {
+    let servers = [
+        ("local", Server::local("admin").await),
+        ("token", token_server().await),
+        ("oidc", oidc_server(Duration::from_secs(60)).await),
+        (
+            "proxy",
+            Server::start("webshell-proxy", |s| s.auth = proxy_settings()).await,
+        ),
+    ];
+    let path = rest::exec_path("demo", "bash-pod", "main");
+    for (mode, server) in &servers {
+        let evil = format!("evil.example:{}", server.port());
+        let mut rebound = forwarded("alice");
+        rebound.headers.push(("host".into(), evil.clone()));
+        rebound
+            .headers
+            .push(("origin".into(), format!("http://{evil}")));
+        let answer = server.get(rest::NAMESPACES_PATH, &rebound).await;
+        assert_eq!(answer.status, 403, "{mode}: {answer:?}");
+        let upgrade = server
+            .request("GET", &path, &with_upgrade(rebound.clone()), None)
+            .await;
+        assert_eq!(upgrade.status, 403, "{mode}: {upgrade:?}");
+        let mut foreign = forwarded("alice");
+        foreign
+            .headers
+            .push(("origin".into(), "https://evil.example".into()));
+        for (method, route, body) in [
+            ("GET", rest::NAMESPACES_PATH, None),
+            ("POST", rest::TOKEN_SIGN_IN_PATH, Some(r#"{"token":"x"}"#)),
+            ("POST", rest::SIGN_OUT_PATH, Some("{}")),
+        ] {
+            let answer = server.request(method, route, &foreign, body).await;
+            assert_eq!(answer.status, 403, "{mode} {method} {route}: {answer:?}");
+        }
+        let upgrade = server
+            .request("GET", &path, &with_upgrade(foreign), None)
+            .await;
+        assert_eq!(upgrade.status, 403, "{mode}: {upgrade:?}");
+    }
 }
 
 // ---------------------------------------------------------------- limits and timeouts

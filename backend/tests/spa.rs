@@ -173,3 +173,21 @@ async fn a_frame_larger_than_the_protocol_allows_is_refused_before_it_is_buffere
     .await;
     assert!(ended.is_ok(), "the server kept the connection open");
 }
+
+#[tokio::test]
+async fn without_the_launch_secret_the_socket_is_closed_with_4401() {
+    let config = kube::Config::new("https://127.0.0.1:1".parse().unwrap());
+    let server = Server::with_kube((config, "nowhere".into()), |_| {}).await;
+    let path = webshell_protocol::rest::exec_path("demo", "bash-pod", "main");
+    let mut socket = server
+        .connect(
+            &path,
+            Some(webshell_protocol::SUBPROTOCOL),
+            &Presented::default(),
+        )
+        .await
+        .expect("upgrade, then a close with the reason");
+    let (_, code, reason) = support::until_close(&mut socket).await;
+    assert_eq!(code, webshell_protocol::close_code::UNAUTHORIZED);
+    assert!(reason.contains("printed"), "{reason}");
+}

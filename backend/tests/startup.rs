@@ -70,3 +70,48 @@ fn local_mode_refuses_to_listen_beyond_loopback() {
     assert_eq!(output.status.code(), Some(2));
     assert!(one_line(&output).contains("only listens on loopback"));
 }
+
+#[test]
+fn sign_ins_over_plain_http_beyond_loopback_are_warned_about_loudly() {
+    use std::io::{BufRead, BufReader};
+    // An API server nobody runs: the warning comes before any request reaches it.
+    let kubeconfig = temp_file(
+        "kubeconfig",
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\nusers:\n- name: u\n  user: {}\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_webshell"))
+        .args([
+            "--listen",
+            "0.0.0.0:0",
+            "--auth",
+            "token",
+            "--public-url",
+            "http://shell.example.com",
+            "--audit-log",
+            "off",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ])
+        .env_remove("WEBSHELL_AUTH")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (lines, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let warned = loop {
+        match seen.recv_timeout(std::time::Duration::from_secs(10)) {
+            Ok(line) if line.contains("WARNING") => break Some(line),
+            Ok(_) => continue,
+            Err(_) => break None,
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let warned = warned.expect("a WARNING line on stderr");
+    assert!(warned.contains("plain HTTP"), "{warned}");
+}

@@ -262,6 +262,21 @@ impl Server {
     }
 }
 
+/// The headers of a WebSocket upgrade offering the protocol, added to `p`: for checking what
+/// a server answers an upgrade with, before any WebSocket client gets involved.
+pub fn with_upgrade(mut p: Presented) -> Presented {
+    for (name, value) in [
+        ("upgrade", "websocket"),
+        ("connection", "upgrade"),
+        ("sec-websocket-version", "13"),
+        ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ("sec-websocket-protocol", SUBPROTOCOL),
+    ] {
+        p.headers.push((name.into(), value.into()));
+    }
+    p
+}
+
 fn dechunk(body: &str) -> String {
     let mut out = String::new();
     let mut rest = body;
