@@ -58,6 +58,18 @@ pub struct Actor {
     pub source: IpAddr,
 }
 
+impl Actor {
+    /// Someone not (yet) known: a refused request.
+    pub fn anonymous(auth_mode: AuthMode, source: IpAddr) -> Actor {
+        Actor {
+            user: None,
+            groups: Vec::new(),
+            auth_mode,
+            source,
+        }
+    }
+}
+
 /// What a session runs.
 #[derive(Debug, Clone, Serialize)]
 pub struct Target {
@@ -232,6 +244,24 @@ impl Audit {
             path,
             reason,
         });
+    }
+
+    /// An HTTP request was refused with `error`.
+    pub fn refused_request(
+        &self,
+        cause: &str,
+        error: &crate::error::AppError,
+        actor: &Actor,
+        request: &axum::extract::Request,
+    ) {
+        self.refused(
+            cause,
+            error.kind.http_status(),
+            actor,
+            request.method().as_str(),
+            request.uri().path(),
+            &error.message,
+        );
     }
 
     /// Lines dropped because the queue was full.

@@ -274,20 +274,8 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     };
     let error = refusal.to_error();
     tracing::warn!(cause, path = %request.uri().path(), "request refused");
-    let actor = Actor {
-        user: None,
-        groups: Vec::new(),
-        auth_mode: state.auth.mode(),
-        source: crate::auth::source_of(&request),
-    };
-    state.audit.refused(
-        cause,
-        error.kind.http_status(),
-        &actor,
-        request.method().as_str(),
-        request.uri().path(),
-        &error.message,
-    );
+    let actor = Actor::anonymous(state.auth.mode(), crate::auth::source_of(&request));
+    state.audit.refused_request(cause, &error, &actor, &request);
     error.into_response()
 }
 

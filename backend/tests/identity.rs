@@ -6,12 +6,12 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Presented, Server, until_close, with_upgrade};
+use support::{Presented, Server, with_upgrade};
 use webshell::auth::AuthSettings;
 use webshell::auth::oidc::OidcSettings;
 use webshell::auth::proxy::ProxySettings;
 use webshell_protocol::rest::{self, ApiError, Identity};
-use webshell_protocol::{ClientFrame, ErrorKind, SUBPROTOCOL, ServerFrame, close_code};
+use webshell_protocol::{ErrorKind, SUBPROTOCOL, ServerFrame, close_code};
 
 /// Runs `echo <marker>` without a TTY in bash-pod as the presented caller; returns the frames
 /// and the close code.
@@ -231,22 +231,7 @@ async fn token_mode_a_host_app_may_send_the_token_itself() {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&token)
     );
     let path = rest::exec_path("demo", "bash-pod", "main");
-    let mut socket = server
-        .connect(&path, Some(&entry), &Presented::default())
-        .await
-        .unwrap();
-    use futures::SinkExt;
-    use webshell_protocol::Frame;
-    socket
-        .send(tokio_tungstenite::tungstenite::Message::Binary(
-            ClientFrame::Resize { cols: 80, rows: 24 }.to_bytes().into(),
-        ))
-        .await
-        .unwrap();
-    let mut term = support::Term {
-        socket,
-        output: Vec::new(),
-    };
+    let mut term = server.open_term(&path, &entry, &Presented::default()).await;
     assert_eq!(term.hello().await, ["bash"]);
 }
 
@@ -646,19 +631,11 @@ async fn a_stalled_apiserver_gives_the_person_an_error_in_seconds_not_a_hang() {
 
     let started = Instant::now();
     let path = rest::exec_path("demo", "bash-pod", "main");
-    let mut socket = server
-        .connect(&path, Some(SUBPROTOCOL), &cookie)
+    let (_, code, reason) = server
+        .open_term(&path, SUBPROTOCOL, &cookie)
         .await
-        .unwrap();
-    use futures::SinkExt;
-    use webshell_protocol::Frame;
-    socket
-        .send(tokio_tungstenite::tungstenite::Message::Binary(
-            ClientFrame::Resize { cols: 80, rows: 24 }.to_bytes().into(),
-        ))
-        .await
-        .unwrap();
-    let (_, code, reason) = until_close(&mut socket).await;
+        .until_close()
+        .await;
     assert_eq!(code, close_code::UPSTREAM_TIMEOUT, "{reason}");
     assert!(
         started.elapsed() < Duration::from_secs(5),

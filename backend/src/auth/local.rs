@@ -93,12 +93,7 @@ pub async fn exchange_secret(
             Err(e) => return e.into_response(),
         }
     } else {
-        let actor = Actor {
-            user: None,
-            groups: Vec::new(),
-            auth_mode: AuthMode::Local,
-            source: source_of(&request),
-        };
+        let actor = Actor::anonymous(AuthMode::Local, source_of(&request));
         let reason = "wrong launch secret";
         state
             .audit

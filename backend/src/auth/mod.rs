@@ -393,20 +393,8 @@ pub async fn require_sign_in(
                 (ErrorKind::Forbidden, _) => "forbidden",
                 _ => "auth",
             };
-            let actor = Actor {
-                user: None,
-                groups: Vec::new(),
-                auth_mode: state.auth.mode,
-                source,
-            };
-            state.audit.refused(
-                cause,
-                error.kind.http_status(),
-                &actor,
-                request.method().as_str(),
-                request.uri().path(),
-                &error.message,
-            );
+            let actor = Actor::anonymous(state.auth.mode, source);
+            state.audit.refused_request(cause, &error, &actor, &request);
             crate::terminal::refuse(request, error).await
         }
     }

@@ -294,12 +294,7 @@ pub async fn callback(
         )
             .into_response(),
         Err(e) => {
-            let actor = crate::audit::Actor {
-                user: None,
-                groups: Vec::new(),
-                auth_mode: AuthMode::Oidc,
-                source,
-            };
+            let actor = crate::audit::Actor::anonymous(AuthMode::Oidc, source);
             state.audit.refused(
                 "auth",
                 e.kind.http_status(),

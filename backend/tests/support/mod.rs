@@ -245,8 +245,13 @@ impl Server {
             "{}{query}",
             webshell_protocol::rest::exec_path("demo", pod, container)
         );
+        self.open_term(&path, SUBPROTOCOL, presented).await
+    }
+
+    /// Opens a terminal socket offering `protocols` and sends the first size (100×30).
+    pub async fn open_term(&self, path: &str, protocols: &str, presented: &Presented) -> Term {
         let socket = self
-            .connect(&path, Some(SUBPROTOCOL), presented)
+            .connect(path, Some(protocols), presented)
             .await
             .expect("upgrade");
         let mut term = Term {
