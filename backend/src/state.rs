@@ -11,6 +11,7 @@ use crate::auth::{Auth, AuthSettings, Identity, who_am_i};
 use crate::limits::{Limiter, SessionLimits};
 use crate::session::SessionConfig;
 use crate::site::Site;
+use crate::terminal::{KubeLaunchers, Launchers};
 use crate::upstream::{Credential, ServerIdentity, Upstream};
 use crate::web_headers::WebHeaders;
 
@@ -83,6 +84,8 @@ pub struct AppState {
     pub session: SessionConfig,
     /// Security headers.
     pub web_headers: Arc<WebHeaders>,
+    /// Makes the process of each terminal session (the pod `exec`; tests swap in fakes).
+    pub launchers: Arc<dyn Launchers>,
 }
 
 impl AppState {
@@ -138,6 +141,7 @@ impl AppState {
             audit,
             session: settings.session,
             web_headers: Arc::new(WebHeaders::new(&settings.frame_ancestors)?),
+            launchers: Arc::new(KubeLaunchers),
         })
     }
 }

@@ -1,157 +1,269 @@
-//! The terminal WebSocket endpoint: checks, then hands the socket to a [`Session`], with an
-//! audit line when it starts and one when it ends.
+//! The terminal WebSocket endpoint. The [`Admitted`] extractor does every check (sign-in is
+//! done by then: it takes the [`Caller`]): subprotocol, target, limits, launcher. The handler
+//! only upgrades and runs the [`Session`], with an audit line when it starts and one when it
+//! ends. Refusals happen after the upgrade, as a close code with a reason: a browser never
+//! shows the body of a failed handshake, but it does show the close reason.
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{FromRequestParts, Path, RawQuery, Request, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, Request};
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt, future};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
-use tracing::{Instrument, info_span};
+use tracing::{Instrument, Span, info_span};
 use webshell_protocol::{
-    BEARER_SUBPROTOCOL_PREFIX, Frame, MAX_FRAME_BYTES, SUBPROTOCOL, close_code, close_reason,
-    negotiate,
+    BEARER_SUBPROTOCOL_PREFIX, Frame, MAX_FRAME_BYTES, SUBPROTOCOL, Version, close_code,
+    close_reason, negotiate,
 };
 
 use crate::access::Asker;
-use crate::audit;
+use crate::audit::{self, Actor, Audit};
 use crate::auth::Caller;
 use crate::error::AppError;
-use crate::exec::KubeExec;
+use crate::limits::SessionPermit;
 use crate::names::validate;
-use crate::session::{Session, SocketCommand, SocketEvent};
+use crate::session::kube::KubeExec;
+use crate::session::probe::ShellProbe;
+use crate::session::{ProcessLauncher, Session, SocketCommand, SocketEvent};
 use crate::state::AppState;
 use crate::upstream::Credential;
 
-/// Query of the exec endpoint: `command` (repeatable) and `tty` (default true).
-#[derive(Debug, Default, PartialEq)]
-pub struct ExecQuery {
+/// What a terminal socket asks for, validated: namespace, pod and container from the path,
+/// `command` (repeatable; none means "pick a shell") and `tty` (default true) from the query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecTarget {
+    /// Namespace.
+    pub namespace: String,
+    /// Pod.
+    pub pod: String,
+    /// Container.
+    pub container: String,
     /// Explicit command; empty means "pick a shell".
     pub command: Vec<String>,
     /// Allocate a TTY.
     pub tty: bool,
 }
 
-impl ExecQuery {
-    /// Parses the raw query. Repeated keys are why this is not `Query<T>`: serde_urlencoded
-    /// cannot collect them into a Vec.
-    pub fn parse(raw: Option<&str>) -> Result<Self, String> {
-        let mut query = ExecQuery {
+impl ExecTarget {
+    /// Checks the names and parses the raw query. Repeated keys are why the query is not
+    /// `Query<T>`: serde_urlencoded cannot collect them into a Vec.
+    pub fn new(
+        (namespace, pod, container): (String, String, String),
+        raw: Option<&str>,
+    ) -> Result<Self, AppError> {
+        validate("namespace", &namespace)?;
+        validate("pod", &pod)?;
+        validate("container", &container)?;
+        let mut target = ExecTarget {
+            namespace,
+            pod,
+            container,
             command: Vec::new(),
             tty: true,
         };
         for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
             match key.as_ref() {
-                "command" => query.command.push(value.into_owned()),
+                "command" => target.command.push(value.into_owned()),
                 "tty" => {
-                    query.tty = value
-                        .parse()
-                        .map_err(|_| format!("tty must be true or false, not {value:?}"))?;
+                    target.tty = value.parse().map_err(|_| {
+                        AppError::bad_request(format!("tty must be true or false, not {value:?}"))
+                    })?;
                 }
-                other => return Err(format!("unknown query parameter {other:?}")),
+                other => {
+                    return Err(AppError::bad_request(format!(
+                        "unknown query parameter {other:?}"
+                    )));
+                }
             }
         }
-        Ok(query)
+        Ok(target)
     }
 }
 
-/// `GET /api/namespaces/{ns}/pods/{pod}/containers/{container}/exec` (WebSocket), for a
-/// signed-in [`Caller`]. Refusals happen after the upgrade, as a close code with a reason: a
-/// browser never shows the body of a failed handshake, but it does show the close reason.
-pub async fn exec(
-    ws: WebSocketUpgrade,
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((namespace, pod, container)): Path<(String, String, String)>,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let offered = offered_protocols(&ws);
-    if negotiate(offered.iter().map(String::as_str)).is_none() {
-        let reason = format!("offer the {SUBPROTOCOL} subprotocol");
-        return close_after_upgrade(ws, &offered, close_code::UNSUPPORTED_SUBPROTOCOL, reason);
+/// Makes the process launcher of a session: the pod `exec` in production, fakes in tests.
+pub trait Launchers: Send + Sync {
+    /// A launcher for `target`, as `caller`.
+    fn launcher(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+        target: &ExecTarget,
+    ) -> Result<Box<dyn ProcessLauncher>, AppError>;
+}
+
+/// Execs into pods with the caller's own client; no command means the shell probe.
+pub struct KubeLaunchers;
+
+impl Launchers for KubeLaunchers {
+    fn launcher(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+        target: &ExecTarget,
+    ) -> Result<Box<dyn ProcessLauncher>, AppError> {
+        let client = state.upstream.client(&caller.credential)?;
+        // Proxy mode asks as the server, on the person's behalf (SubjectAccessReview).
+        let access = match &caller.credential {
+            Credential::Impersonate { user, groups } => Asker::OnBehalfOf {
+                server: state.upstream.client(&Credential::Server)?,
+                user: user.clone(),
+                groups: groups.clone(),
+            },
+            _ => Asker::Myself(client.clone()),
+        };
+        let t = target.clone();
+        let exec = move |command| KubeExec {
+            pods: Api::<Pod>::namespaced(client, &t.namespace),
+            namespace: t.namespace,
+            pod: t.pod,
+            container: t.container,
+            command,
+            tty: t.tty,
+            access,
+        };
+        Ok(if target.command.is_empty() {
+            Box::new(ShellProbe {
+                launcher: exec,
+                namespace: target.namespace.clone(),
+                pod: target.pod.clone(),
+                container: target.container.clone(),
+            })
+        } else {
+            Box::new(exec(target.command.clone()))
+        })
     }
-    let names = validate("namespace", &namespace)
-        .and(validate("pod", &pod))
-        .and(validate("container", &container));
-    let query = match names
-        .and_then(|()| ExecQuery::parse(raw.as_deref()).map_err(AppError::bad_request))
-    {
-        Ok(query) => query,
-        Err(e) => return refuse_upgrade(ws, &offered, e),
-    };
-    let permit = match state.limits.admit(&caller.identity.user) {
-        Ok(permit) => permit,
-        Err(e) => {
-            state.audit.refused(
-                "limit",
-                e.kind.http_status(),
-                &caller.actor(),
-                "GET",
-                &webshell_protocol::rest::exec_path(&namespace, &pod, &container),
-                &e.message,
-            );
-            return refuse_upgrade(ws, &offered, e);
-        }
-    };
-    let (client, asker) = match clients_for(&state, &caller) {
-        Ok(clients) => clients,
-        Err(e) => return refuse_upgrade(ws, &offered, e),
-    };
-    let session = Session {
-        id: session_id(),
-        config: state.session.clone(),
-    };
-    let span = info_span!("session", id = %session.id, user = %caller.identity.user,
-        %namespace, %pod, %container);
-    let target = audit::Target {
-        cluster: state.upstream.context().to_owned(),
-        namespace: namespace.clone(),
-        pod: pod.clone(),
-        container: container.clone(),
-        command: query.command.clone(),
-        tty: query.tty,
-    };
-    let launcher = KubeExec {
-        pods: Api::<Pod>::namespaced(client, &namespace),
-        namespace,
-        pod,
-        container,
-        command: (!query.command.is_empty()).then_some(query.command),
-        tty: query.tty,
-        access: asker,
-    };
-    let audit = state.audit.clone();
-    let actor = caller.actor();
+}
+
+/// A terminal request that passed every check: the upgrade, and the session to run on it.
+pub struct Admitted {
+    ws: WebSocketUpgrade,
+    version: Version,
+    start: SessionStart,
+}
+
+/// Everything a session needs once the socket is up.
+struct SessionStart {
+    session: Session,
+    launcher: Box<dyn ProcessLauncher>,
+    audit: Audit,
+    actor: Actor,
+    target: audit::Target,
+    permit: SessionPermit,
+    span: Span,
+}
+
+impl FromRequestParts<AppState> for Admitted {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let ws = WebSocketUpgrade::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let offered = offered_protocols(&ws);
+        let Some(version) = negotiate(offered.iter().map(String::as_str)) else {
+            let reason = format!("offer the {SUBPROTOCOL} subprotocol");
+            return Err(close_after_upgrade(
+                ws,
+                &offered,
+                close_code::UNSUPPORTED_SUBPROTOCOL,
+                reason,
+            ));
+        };
+        let refuse = |ws, e| refuse_upgrade(ws, &offered, e);
+        let caller = match Caller::from_request_parts(parts, state).await {
+            Ok(caller) => caller,
+            Err(e) => return Err(refuse(ws, e)),
+        };
+        let names = Path::<(String, String, String)>::from_request_parts(parts, state).await;
+        let RawQuery(raw) = RawQuery::from_request_parts(parts, state)
+            .await
+            .unwrap_or(RawQuery(None));
+        let target = match names {
+            Ok(Path(names)) => ExecTarget::new(names, raw.as_deref()),
+            Err(e) => Err(AppError::bad_request(e.body_text())),
+        };
+        let target = match target {
+            Ok(target) => target,
+            Err(e) => return Err(refuse(ws, e)),
+        };
+        let permit = match state.limits.admit(&caller.identity.user) {
+            Ok(permit) => permit,
+            Err(e) => {
+                state.audit.refused(
+                    "limit",
+                    e.kind.http_status(),
+                    &caller.actor(),
+                    "GET",
+                    parts.uri.path(),
+                    &e.message,
+                );
+                return Err(refuse(ws, e));
+            }
+        };
+        let launcher = match state.launchers.launcher(state, &caller, &target) {
+            Ok(launcher) => launcher,
+            Err(e) => return Err(refuse(ws, e)),
+        };
+        let session = Session {
+            id: session_id(),
+            config: state.session.clone(),
+            version,
+        };
+        let span = info_span!("session", id = %session.id, user = %caller.identity.user,
+            namespace = %target.namespace, pod = %target.pod, container = %target.container);
+        let start = SessionStart {
+            session,
+            launcher,
+            audit: state.audit.clone(),
+            actor: caller.actor(),
+            target: audit::Target {
+                cluster: state.upstream.context().to_owned(),
+                namespace: target.namespace,
+                pod: target.pod,
+                container: target.container,
+                command: target.command,
+                tty: target.tty,
+            },
+            permit,
+            span,
+        };
+        Ok(Admitted { ws, version, start })
+    }
+}
+
+/// `GET /api/namespaces/{ns}/pods/{pod}/containers/{container}/exec` (WebSocket).
+pub async fn exec(admitted: Admitted) -> Response {
+    let Admitted { ws, version, start } = admitted;
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .protocols([SUBPROTOCOL])
-        .on_upgrade(move |socket| {
-            async move {
-                let started = audit::now();
-                audit.session_start(&session.id, &actor, &target, started);
-                let id = session.id.clone();
-                let (tx, rx) = adapt(socket);
-                let ending = session.run(launcher, tx, rx).await;
-                audit.session_end(&id, &actor, &target, started, &ending);
-                drop(permit);
-            }
-            .instrument(span)
-        })
+        .protocols([version.subprotocol()])
+        .on_upgrade(move |socket| start.run(socket))
 }
 
-/// The caller's client, and how to ask whether they may exec (proxy mode asks as the server
-/// on their behalf).
-fn clients_for(state: &AppState, caller: &Caller) -> Result<(kube::Client, Asker), AppError> {
-    let client = state.upstream.client(&caller.credential)?;
-    let asker = match &caller.credential {
-        Credential::Impersonate { user, groups } => Asker::OnBehalfOf {
-            server: state.upstream.client(&Credential::Server)?,
-            user: user.clone(),
-            groups: groups.clone(),
-        },
-        _ => Asker::Myself(client.clone()),
-    };
-    Ok((client, asker))
+impl SessionStart {
+    async fn run(self, socket: WebSocket) {
+        let SessionStart {
+            session,
+            launcher,
+            audit,
+            actor,
+            target,
+            permit,
+            span,
+        } = self;
+        async move {
+            let started = audit::now();
+            let id = session.id.clone();
+            audit.session_start(&id, &actor, &target, started);
+            let (tx, rx) = adapt(socket);
+            let ending = session.run(launcher, tx, rx).await;
+            audit.session_end(&id, &actor, &target, started, &ending);
+            drop(permit);
+        }
+        .instrument(span)
+        .await
+    }
 }
 
 /// The subprotocols a client offered, one per entry.
@@ -225,6 +337,9 @@ fn adapt(
     let tx = sink.with(|command: SocketCommand| {
         future::ready(Ok::<_, axum::Error>(match command {
             SocketCommand::Frame(frame) => Message::Binary(frame.to_bytes().into()),
+            SocketCommand::Binary(bytes) => Message::Binary(bytes),
+            // The writer flushes instead of sending this; a stray one is a harmless ping.
+            SocketCommand::Flush => Message::Ping(Default::default()),
             SocketCommand::Ping => Message::Ping(Default::default()),
             SocketCommand::Close(code, reason) => Message::Close(Some(CloseFrame {
                 code,
@@ -251,31 +366,27 @@ fn session_id() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::ExecQuery;
+    use super::ExecTarget;
+
+    fn target(raw: Option<&str>) -> Result<ExecTarget, crate::error::AppError> {
+        ExecTarget::new(("demo".into(), "web".into(), "app".into()), raw)
+    }
 
     #[test]
     fn commands_repeat_and_tty_defaults_to_true() {
-        let q = ExecQuery::parse(Some("command=sh&command=-c&command=echo%20hi")).unwrap();
-        assert_eq!(
-            q,
-            ExecQuery {
-                command: vec!["sh".into(), "-c".into(), "echo hi".into()],
-                tty: true
-            }
-        );
-        assert_eq!(
-            ExecQuery::parse(None).unwrap(),
-            ExecQuery {
-                command: vec![],
-                tty: true
-            }
-        );
+        let t = target(Some("command=sh&command=-c&command=echo%20hi")).unwrap();
+        assert_eq!(t.command, ["sh", "-c", "echo hi"]);
+        assert!(t.tty);
+        let t = target(None).unwrap();
+        assert!(t.command.is_empty() && t.tty);
     }
 
     #[test]
     fn tty_can_be_turned_off_and_bad_input_is_refused() {
-        assert!(!ExecQuery::parse(Some("tty=false")).unwrap().tty);
-        assert!(ExecQuery::parse(Some("tty=maybe")).is_err());
-        assert!(ExecQuery::parse(Some("shell=zsh")).is_err());
+        assert!(!target(Some("tty=false")).unwrap().tty);
+        assert!(target(Some("tty=maybe")).is_err());
+        assert!(target(Some("shell=zsh")).is_err());
+        let bad = ExecTarget::new(("Demo".into(), "web".into(), "app".into()), None);
+        assert!(bad.unwrap_err().message.contains("namespace"));
     }
 }

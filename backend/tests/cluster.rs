@@ -266,7 +266,11 @@ async fn a_rebound_name_is_refused_on_rest_and_socket_while_loopback_names_work(
             socket,
             output: Vec::new(),
         };
-        term.send(ClientFrame::Resize { cols: 80, rows: 24 }).await;
+        term.send(ClientFrame::Resize(webshell_protocol::TermSize {
+            cols: 80,
+            rows: 24,
+        }))
+        .await;
         assert_eq!(term.hello().await, ["bash"], "{host}");
     }
 }

@@ -4,46 +4,109 @@
 //! ([`bincode::config::standard`]: the variant index is a varint, then the fields in order;
 //! byte strings are a varint length followed by the raw bytes). Text messages are not used.
 //!
-//! The WebSocket subprotocol [`SUBPROTOCOL`] names this format. A peer that offers none, or only
-//! unknown ones, is refused with close code [`close_code::UNSUPPORTED_SUBPROTOCOL`].
+//! The WebSocket subprotocol names the format and its version ([`Version`]): the server speaks
+//! [`SUBPROTOCOL`] (`webshell.v2`) and still serves [`SUBPROTOCOL_V1`]. A peer that offers none
+//! of them is refused with close code [`close_code::UNSUPPORTED_SUBPROTOCOL`].
 //!
 //! # Frames
 //!
 //! | dir | tag | frame | meaning |
 //! |-----|-----|-------|---------|
-//! | C→S | 0 | [`ClientFrame::Stdin`]`(bytes)` | keystrokes / pasted bytes, passed through untouched |
-//! | C→S | 1 | [`ClientFrame::Resize`]` { cols, rows }` | terminal size; the first one starts the exec |
+//! | C→S | 0 | [`ClientFrame::Stdin`]`(bytes)` | keystrokes / pasted bytes, passed through untouched; at most [`MAX_STDIN_CHUNK`] per frame |
+//! | C→S | 1 | [`ClientFrame::Resize`]`(`[`TermSize`]`)` | terminal size; the first one starts the exec |
 //! | C→S | 2 | [`ClientFrame::StdinClose`] | end of input (EOF on the process's stdin) |
 //! | C→S | 3 | [`ClientFrame::Keepalive`]`(nonce)` | liveness probe; the server echoes the nonce |
+//! | C→S | 4 | [`ClientFrame::Ack`]`(bytes)` | v2: this many more output bytes were processed (rendered) |
 //! | S→C | 0 | [`ServerFrame::Hello`]` { version, session_id, command }` | the exec runs; `command` is what actually runs |
 //! | S→C | 1 | [`ServerFrame::Stdout`]`(bytes)` | terminal output (all output when a TTY is used) |
 //! | S→C | 2 | [`ServerFrame::Stderr`]`(bytes)` | standard error, only without a TTY |
 //! | S→C | 3 | [`ServerFrame::Exit`]` { code, reason }` | the process ended; the server then closes |
 //! | S→C | 4 | [`ServerFrame::Error`]` { kind, message }` | the session failed; the server then closes |
 //! | S→C | 5 | [`ServerFrame::Keepalive`]`(nonce)` | echo of a client keepalive |
+//! | S→C | 6 | [`ServerFrame::StdinAck`]`(bytes)` | v2: this many more stdin bytes reached the process |
+//!
+//! # Flow control (v2)
+//!
+//! Both directions run on a window of unacknowledged bytes, like the xterm.js flow-control
+//! guide's watermarks, so no side ever buffers without bound and input never queues behind
+//! output:
+//! - **Output.** The server has at most [`OUTPUT_WINDOW`] bytes of `Stdout`/`Stderr` payload
+//!   out that the client has not acknowledged, and stops reading the process's output until
+//!   `Ack`s make room. The client acks once its terminal has *processed* the bytes (xterm.js's
+//!   write callback), and at the latest when it has nothing left to process, so a trickle of
+//!   small outputs never stalls the window.
+//! - **Input.** The client has at most [`INPUT_WINDOW`] bytes of `Stdin` payload out that the
+//!   server has not acknowledged with `StdinAck` (sent once the bytes were written to the
+//!   process). A large paste is sent in chunks of at most [`MAX_STDIN_CHUNK`] as acks arrive,
+//!   so the client's `Ack`s never wait in its socket behind megabytes of paste.
+//!
+//! A v1 client sends no `Ack` and gets no `StdinAck`; the server then relies on the socket's
+//! own backpressure, bounded by a send timeout.
 //!
 //! # Extending the format
 //!
-//! New frames are only ever appended (the next tag for flow-control acks is C→S 4). A receiver
-//! that meets a tag it does not know gets [`DecodeError::UnknownFrame`] and must skip that
-//! frame rather than fail, so old peers keep working. [`ErrorKind`] likewise decodes unknown
-//! kinds to [`ErrorKind::Other`]. Changing an existing frame is a new [`SUBPROTOCOL`] version.
-//! The golden tests below pin the bytes, so a change to the format cannot be accidental.
+//! New frames are only ever appended. A receiver that meets a tag it does not know gets
+//! [`DecodeError::UnknownFrame`] and must skip that frame rather than fail, so old peers keep
+//! working. [`ErrorKind`] likewise decodes unknown kinds to [`ErrorKind::Other`]. A frame whose
+//! meaning an old peer must not ignore (like `Ack`, which the server must not wait for from a
+//! client that never sends it) comes with a new [`Version`]. The golden tests below pin the
+//! bytes, so a change to the format cannot be accidental.
 
 use bincode::de::Decoder;
 use bincode::enc::Encoder;
 use bincode::error::{DecodeError as BincodeDecodeError, EncodeError};
 use bincode::{Decode, Encode};
 
-/// The WebSocket subprotocol that names this format and its version.
-pub const SUBPROTOCOL: &str = "webshell.v1";
+/// The WebSocket subprotocol of the current version: frames with flow control.
+pub const SUBPROTOCOL: &str = "webshell.v2";
+/// The previous version's subprotocol: the same frames, no flow control. Still served.
+pub const SUBPROTOCOL_V1: &str = "webshell.v1";
 /// Prefix of a second subprotocol entry that carries the access token of a protected server,
 /// as base64url without padding (a subprotocol may only hold token characters). Browsers
 /// cannot set headers on a WebSocket, so, like Kubernetes' `base64url.bearer.authorization.k8s.io.`,
 /// the token rides in `Sec-WebSocket-Protocol`. The server reads it and never selects it.
 pub const BEARER_SUBPROTOCOL_PREFIX: &str = "webshell.bearer.";
-/// The format version carried in [`ServerFrame::Hello`].
-pub const PROTOCOL_VERSION: u16 = 1;
+/// A version of this format, as negotiated by subprotocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Version {
+    /// `webshell.v1`: no flow control.
+    V1,
+    /// `webshell.v2`: `Ack` and `StdinAck` windows in both directions.
+    V2,
+}
+
+impl Version {
+    /// The subprotocol that names it.
+    pub fn subprotocol(self) -> &'static str {
+        match self {
+            Version::V1 => SUBPROTOCOL_V1,
+            Version::V2 => SUBPROTOCOL,
+        }
+    }
+
+    /// The number carried in [`ServerFrame::Hello`].
+    pub fn number(self) -> u16 {
+        match self {
+            Version::V1 => 1,
+            Version::V2 => 2,
+        }
+    }
+
+    /// Whether both sides acknowledge what they processed.
+    pub fn flow_control(self) -> bool {
+        self >= Version::V2
+    }
+}
+
+/// The format version carried in [`ServerFrame::Hello`] of the current version.
+pub const PROTOCOL_VERSION: u16 = 2;
+/// v2: the most `Stdout`/`Stderr` payload bytes the server has out unacknowledged. Under the
+/// xterm.js guide's 500 KB, where a terminal starts to lag behind its input.
+pub const OUTPUT_WINDOW: u32 = 256 * 1024;
+/// v2: the most `Stdin` payload bytes a client has out unacknowledged.
+pub const INPUT_WINDOW: u32 = 256 * 1024;
+/// The largest `Stdin` payload a client puts in one frame; a paste is split into these.
+pub const MAX_STDIN_CHUNK: usize = 64 * 1024;
 /// Largest encoded frame either side accepts; larger input is refused before it is allocated.
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
 
@@ -89,22 +152,28 @@ pub fn close_reason(message: &str) -> &str {
     &message[..end]
 }
 
+/// A terminal size in character cells, used end to end: browser, frames, server, exec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode)]
+pub struct TermSize {
+    /// Columns.
+    pub cols: u16,
+    /// Rows.
+    pub rows: u16,
+}
+
 /// Browser → server.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub enum ClientFrame {
     /// Bytes for the process's stdin.
     Stdin(Vec<u8>),
-    /// The terminal's size in character cells.
-    Resize {
-        /// Columns.
-        cols: u16,
-        /// Rows.
-        rows: u16,
-    },
+    /// The terminal's size (same bytes as v1's `Resize { cols, rows }`).
+    Resize(TermSize),
     /// Close the process's stdin.
     StdinClose,
     /// Liveness probe; echoed back as [`ServerFrame::Keepalive`].
     Keepalive(u64),
+    /// v2: this many more output payload bytes were processed since the last `Ack`.
+    Ack(u32),
 }
 
 /// Server → browser.
@@ -139,6 +208,9 @@ pub enum ServerFrame {
     },
     /// Echo of [`ClientFrame::Keepalive`].
     Keepalive(u64),
+    /// v2: this many more stdin payload bytes were written to the process since the last
+    /// `StdinAck`.
+    StdinAck(u32),
 }
 
 /// Why a session failed. Encoded as a varint; unknown values decode to [`ErrorKind::Other`].
@@ -302,12 +374,47 @@ pub trait Frame: Encode + Decode<()> + Sized {
 impl Frame for ClientFrame {}
 impl Frame for ServerFrame {}
 
-/// Picks the subprotocol to speak from those a client offered, or `None` to refuse.
-pub fn negotiate<'a>(offered: impl IntoIterator<Item = &'a str>) -> Option<&'static str> {
+/// Which output stream a frame carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// [`ServerFrame::Stdout`].
+    Stdout,
+    /// [`ServerFrame::Stderr`].
+    Stderr,
+}
+
+/// The longest header [`output_frame_header`] writes.
+pub const MAX_OUTPUT_HEADER: usize = 10;
+
+/// The bytes of an output frame before its payload, written into `header`; returns how many.
+/// `header ++ payload` is exactly `ServerFrame::Stdout(payload).to_bytes()` (or `Stderr`): the
+/// encoder's own bytes for the variant index and the length prefix. It lets the server read
+/// process output straight into a buffer with room in front, instead of copying it into a
+/// frame.
+pub fn output_frame_header(
+    output: Output,
+    payload_len: usize,
+    header: &mut [u8; MAX_OUTPUT_HEADER],
+) -> usize {
+    let variant: u32 = match output {
+        Output::Stdout => 1,
+        Output::Stderr => 2,
+    };
+    // The variant index is a u32 varint (1 byte here) and a Vec's length a u64 varint (at most
+    // 9 bytes); both always fit, so encoding cannot fail.
+    bincode::encode_into_slice((variant, payload_len as u64), header, CONFIG).unwrap_or(0)
+}
+
+/// Picks the newest version a client offered, or `None` to refuse.
+pub fn negotiate<'a>(offered: impl IntoIterator<Item = &'a str>) -> Option<Version> {
     offered
         .into_iter()
-        .any(|p| p.trim() == SUBPROTOCOL)
-        .then_some(SUBPROTOCOL)
+        .filter_map(|p| match p.trim() {
+            SUBPROTOCOL => Some(Version::V2),
+            SUBPROTOCOL_V1 => Some(Version::V1),
+            _ => None,
+        })
+        .max()
 }
 
 pub mod rest;

@@ -6,9 +6,11 @@ use proptest::prelude::*;
 fn client_frame() -> impl Strategy<Value = ClientFrame> {
     prop_oneof![
         prop::collection::vec(any::<u8>(), 0..4096).prop_map(ClientFrame::Stdin),
-        (any::<u16>(), any::<u16>()).prop_map(|(cols, rows)| ClientFrame::Resize { cols, rows }),
+        (any::<u16>(), any::<u16>())
+            .prop_map(|(cols, rows)| ClientFrame::Resize(TermSize { cols, rows })),
         Just(ClientFrame::StdinClose),
         any::<u64>().prop_map(ClientFrame::Keepalive),
+        any::<u32>().prop_map(ClientFrame::Ack),
     ]
 }
 
@@ -33,6 +35,7 @@ fn server_frame() -> impl Strategy<Value = ServerFrame> {
         (any::<i32>(), ".{0,40}").prop_map(|(code, reason)| ServerFrame::Exit { code, reason }),
         (error_kind(), ".{0,200}").prop_map(|(kind, message)| ServerFrame::Error { kind, message }),
         any::<u64>().prop_map(ServerFrame::Keepalive),
+        any::<u32>().prop_map(ServerFrame::StdinAck),
     ]
 }
 
@@ -89,21 +92,22 @@ fn golden_client_frames() {
             &[0, 3, b'l', b's', b'\r'],
         ),
         (
-            ClientFrame::Resize {
+            ClientFrame::Resize(TermSize {
                 cols: 120,
                 rows: 40,
-            },
+            }),
             &[1, 120, 40],
         ),
         (
-            ClientFrame::Resize {
+            ClientFrame::Resize(TermSize {
                 cols: 300,
                 rows: 50,
-            },
+            }),
             &[1, 251, 44, 1, 50],
         ),
         (ClientFrame::StdinClose, &[2]),
         (ClientFrame::Keepalive(7), &[3, 7]),
+        (ClientFrame::Ack(65536), &[4, 252, 0, 0, 1, 0]),
     ];
     for (frame, bytes) in cases {
         assert_eq!(&frame.to_bytes(), bytes, "{frame:?}");
@@ -146,6 +150,7 @@ fn golden_server_frames() {
             &[4, 3, 1, b'm'],
         ),
         (ServerFrame::Keepalive(300), &[5, 251, 44, 1]),
+        (ServerFrame::StdinAck(100), &[6, 100]),
     ];
     for (frame, bytes) in cases {
         assert_eq!(&frame.to_bytes(), bytes, "{frame:?}");
@@ -166,12 +171,12 @@ fn stdout_bytes_are_not_reinterpreted_even_when_they_split_a_utf8_character() {
 #[test]
 fn a_frame_from_a_newer_peer_is_reported_as_unknown_so_it_can_be_skipped() {
     assert_eq!(
-        ClientFrame::from_bytes(&[4, 9]),
-        Err(DecodeError::UnknownFrame(4))
+        ClientFrame::from_bytes(&[5, 9]),
+        Err(DecodeError::UnknownFrame(5))
     );
     assert_eq!(
-        ServerFrame::from_bytes(&[6]),
-        Err(DecodeError::UnknownFrame(6))
+        ServerFrame::from_bytes(&[7]),
+        Err(DecodeError::UnknownFrame(7))
     );
 }
 
@@ -275,8 +280,46 @@ fn invalid_utf8_in_a_string_field_is_malformed() {
 }
 
 #[test]
-fn negotiation_accepts_only_the_current_subprotocol() {
-    assert_eq!(negotiate(["chat", "webshell.v1"]), Some(SUBPROTOCOL));
-    assert_eq!(negotiate(["webshell.v0"]), None);
+fn negotiation_picks_the_newest_version_offered() {
+    assert_eq!(negotiate(["webshell.v1", "webshell.v2"]), Some(Version::V2));
+    assert_eq!(negotiate(["chat", "webshell.v1"]), Some(Version::V1));
+    assert_eq!(negotiate(["webshell.v0", "webshell.v3"]), None);
     assert_eq!(negotiate([]), None);
+    assert_eq!(Version::V2.subprotocol(), SUBPROTOCOL);
+    assert!(Version::V2.flow_control() && !Version::V1.flow_control());
+}
+
+#[test]
+fn a_v1_resize_decodes_as_the_same_term_size() {
+    // v1 wrote `Resize { cols, rows }`; the bytes of `Resize(TermSize)` are the same.
+    assert_eq!(
+        ClientFrame::from_bytes(&[1, 80, 24]),
+        Ok(ClientFrame::Resize(TermSize { cols: 80, rows: 24 }))
+    );
+}
+
+proptest! {
+    #[test]
+    fn an_output_header_plus_payload_is_exactly_the_encoded_frame(
+        len in prop::sample::select(vec![0usize, 1, 250, 251, 65535, 65536, 1 << 20]),
+        stderr in any::<bool>(),
+    ) {
+        let payload = vec![7u8; len];
+        let (output, frame) = if stderr {
+            (Output::Stderr, ServerFrame::Stderr(payload.clone()))
+        } else {
+            (Output::Stdout, ServerFrame::Stdout(payload.clone()))
+        };
+        let mut header = [0u8; MAX_OUTPUT_HEADER];
+        let n = output_frame_header(output, len, &mut header);
+        let mut bytes = header[..n].to_vec();
+        bytes.extend_from_slice(&payload);
+        prop_assert_eq!(bytes, frame.to_bytes());
+    }
+}
+
+#[test]
+fn the_windows_leave_room_for_a_whole_chunk() {
+    assert!(MAX_STDIN_CHUNK as u32 * 2 <= INPUT_WINDOW);
+    assert!(OUTPUT_WINDOW <= 500_000, "the xterm.js guide's limit");
 }

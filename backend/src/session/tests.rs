@@ -7,9 +7,15 @@ use std::time::Duration;
 use futures::channel::{mpsc, oneshot};
 use futures::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
-use webshell_protocol::{ClientFrame, ErrorKind, Frame, ServerFrame, close_code};
+use webshell_protocol::{
+    ClientFrame, ErrorKind, Frame, ServerFrame, TermSize, Version, close_code,
+};
 
+use super::port::Announce;
+use super::probe::ShellProbe;
 use super::*;
+use crate::error::AppError;
+use futures::future::BoxFuture;
 
 /// The pod side as the test sees it.
 struct FakePod {
@@ -31,14 +37,16 @@ impl Drop for DropFlag {
 }
 
 struct FakeLauncher {
-    probe: bool,
     tty: bool,
     pods: oneshot::Sender<FakePod>,
     fail: Option<AppError>,
 }
 
 impl ProcessLauncher for FakeLauncher {
-    fn launch(self, size: TermSize) -> BoxFuture<'static, Result<RemoteProcess, AppError>> {
+    fn launch(
+        self: Box<Self>,
+        size: TermSize,
+    ) -> BoxFuture<'static, Result<RemoteProcess, AppError>> {
         async move {
             if let Some(e) = self.fail {
                 return Err(e);
@@ -72,8 +80,7 @@ impl ProcessLauncher for FakeLauncher {
                     })
                 }
                 .boxed(),
-                shell_probe: self.probe,
-                command: vec!["sh".into(), "-c".into(), "probe".into()],
+                command: Announce::Now(vec!["sh".into()]),
             })
         }
         .boxed()
@@ -108,6 +115,7 @@ impl Browser {
     async fn frame(&mut self) -> ServerFrame {
         match self.next().await {
             SocketCommand::Frame(frame) => frame,
+            SocketCommand::Binary(bytes) => ServerFrame::from_bytes(&bytes).expect("a frame"),
             other => panic!("expected a frame, got {other:?}"),
         }
     }
@@ -127,6 +135,7 @@ fn quick() -> SessionConfig {
         status_timeout: Duration::from_secs(2),
         idle_timeout: None,
         max_duration: None,
+        ..SessionConfig::default()
     }
 }
 
@@ -147,12 +156,18 @@ fn start_with(probe: bool, tty: bool, fail: Option<AppError>, config: SessionCon
     let session = Session {
         id: "test".into(),
         config,
+        version: Version::V1,
     };
-    let launcher = FakeLauncher {
-        probe,
-        tty,
-        pods,
-        fail,
+    let fake = FakeLauncher { tty, pods, fail };
+    let launcher: Box<dyn ProcessLauncher> = if probe {
+        Box::new(ShellProbe {
+            launcher: move |_command| fake,
+            namespace: "demo".into(),
+            pod: "web".into(),
+            container: "x".into(),
+        })
+    } else {
+        Box::new(fake)
     };
     let task = tokio::spawn(session.run(launcher, tx, rx));
     (
@@ -191,10 +206,10 @@ async fn the_exec_starts_at_the_first_size_and_keeps_earlier_keystrokes_in_order
     let (browser, pod, _task) = start(false, true, None);
     browser.send(ClientFrame::Stdin(b"ec".to_vec()));
     browser.send(ClientFrame::Stdin(b"ho".to_vec()));
-    browser.send(ClientFrame::Resize {
+    browser.send(ClientFrame::Resize(TermSize {
         cols: 120,
         rows: 40,
-    });
+    }));
     browser.send(ClientFrame::Stdin(b" hi\r".to_vec()));
     let mut pod = pod.await.expect("launched");
     assert_eq!(
@@ -210,7 +225,7 @@ async fn the_exec_starts_at_the_first_size_and_keeps_earlier_keystrokes_in_order
 #[tokio::test]
 async fn output_is_forwarded_byte_for_byte_then_the_exit_code_then_a_normal_close() {
     let (mut browser, pod, task) = start(false, true, None);
-    browser.send(ClientFrame::Resize { cols: 80, rows: 24 });
+    browser.send(ClientFrame::Resize(TermSize { cols: 80, rows: 24 }));
     let mut pod = pod.await.expect("launched");
     let hello = browser.frame().await;
     assert!(matches!(hello, ServerFrame::Hello { ref command, .. } if command[0] == "sh"));
@@ -243,7 +258,7 @@ async fn output_is_forwarded_byte_for_byte_then_the_exit_code_then_a_normal_clos
 #[tokio::test]
 async fn the_shell_probe_marker_is_stripped_and_names_the_shell_in_hello() {
     let (mut browser, pod, _task) = start(true, true, None);
-    browser.send(ClientFrame::Resize { cols: 80, rows: 24 });
+    browser.send(ClientFrame::Resize(TermSize { cols: 80, rows: 24 }));
     let mut pod = pod.await.expect("launched");
     pod.stdout
         .write_all(b"\x1b]webshell-shell;ba")
@@ -263,12 +278,12 @@ async fn the_shell_probe_marker_is_stripped_and_names_the_shell_in_hello() {
 #[tokio::test]
 async fn resizes_after_the_first_go_to_the_resize_channel() {
     let (browser, pod, _task) = start(false, true, None);
-    browser.send(ClientFrame::Resize { cols: 80, rows: 24 });
+    browser.send(ClientFrame::Resize(TermSize { cols: 80, rows: 24 }));
     let mut pod = pod.await.expect("launched");
-    browser.send(ClientFrame::Resize {
+    browser.send(ClientFrame::Resize(TermSize {
         cols: 100,
         rows: 30,
-    });
+    }));
     let next = tokio::time::timeout(Duration::from_secs(2), pod.resizes.next())
         .await
         .unwrap();
@@ -284,7 +299,7 @@ async fn resizes_after_the_first_go_to_the_resize_channel() {
 #[tokio::test]
 async fn without_a_tty_stderr_stays_apart_from_stdout() {
     let (mut browser, pod, _task) = start(false, false, None);
-    browser.send(ClientFrame::Resize { cols: 80, rows: 24 });
+    browser.send(ClientFrame::Resize(TermSize { cols: 80, rows: 24 }));
     let mut pod = pod.await.expect("launched");
     let _hello = browser.frame().await;
     pod.stderr
@@ -301,7 +316,7 @@ async fn without_a_tty_stderr_stays_apart_from_stdout() {
 #[tokio::test]
 async fn stdin_close_delivers_eof_to_the_process() {
     let (browser, pod, _task) = start(false, false, None);
-    browser.send(ClientFrame::Resize { cols: 80, rows: 24 });
+    browser.send(ClientFrame::Resize(TermSize { cols: 80, rows: 24 }));
     let mut pod = pod.await.expect("launched");
     browser.send(ClientFrame::Stdin(b"x".to_vec()));
     browser.send(ClientFrame::StdinClose);
@@ -316,7 +331,7 @@ async fn stdin_close_delivers_eof_to_the_process() {
 #[tokio::test]
 async fn when_the_browser_goes_away_the_process_is_dropped_and_the_session_ends() {
     let (browser, pod, task) = start(false, true, None);
-    browser.send(ClientFrame::Resize { cols: 80, rows: 24 });
+    browser.send(ClientFrame::Resize(TermSize { cols: 80, rows: 24 }));
     let pod = pod.await.expect("launched");
     let _ = browser.to_server.unbounded_send(SocketEvent::Closed);
     expect_ended_and_dropped(task, &pod).await;
@@ -327,7 +342,7 @@ async fn keepalives_are_echoed() {
     let (mut browser, pod, _task) = start(false, true, None);
     browser.send(ClientFrame::Keepalive(42));
     assert_eq!(browser.frame().await, ServerFrame::Keepalive(42));
-    browser.send(ClientFrame::Resize { cols: 80, rows: 24 });
+    browser.send(ClientFrame::Resize(TermSize { cols: 80, rows: 24 }));
     let _pod = pod.await.expect("launched");
     let _hello = browser.frame().await;
     browser.send(ClientFrame::Keepalive(43));
@@ -359,7 +374,7 @@ async fn an_unknown_frame_from_a_newer_client_is_skipped() {
     let _ = browser
         .to_server
         .unbounded_send(SocketEvent::Binary(vec![9, 1, 2]));
-    browser.send(ClientFrame::Resize { cols: 80, rows: 24 });
+    browser.send(ClientFrame::Resize(TermSize { cols: 80, rows: 24 }));
     let _pod = pod.await.expect("still launched");
     assert!(matches!(browser.frame().await, ServerFrame::Hello { .. }));
 }
@@ -378,7 +393,7 @@ async fn a_launch_failure_is_an_error_frame_and_its_close_code() {
         message: "container x has no shell".into(),
     };
     let (mut browser, _pod, _task) = start(true, true, Some(fail));
-    browser.send(ClientFrame::Resize { cols: 80, rows: 24 });
+    browser.send(ClientFrame::Resize(TermSize { cols: 80, rows: 24 }));
     assert_eq!(
         browser.frame().await,
         ServerFrame::Error {
@@ -402,7 +417,7 @@ fn pinging_every_50ms() -> SessionConfig {
 #[tokio::test]
 async fn a_browser_that_stops_answering_pings_is_gone_and_its_process_dropped() {
     let (mut browser, pod, task) = start_with(false, true, None, pinging_every_50ms());
-    browser.send(ClientFrame::Resize { cols: 80, rows: 24 });
+    browser.send(ClientFrame::Resize(TermSize { cols: 80, rows: 24 }));
     let pod = pod.await.expect("launched");
     // Pings go out, nothing comes back, and the socket stays open: no close, no error.
     expect_ended_and_dropped(task, &pod).await;
@@ -416,7 +431,7 @@ async fn a_browser_that_stops_answering_pings_is_gone_and_its_process_dropped() 
 #[tokio::test]
 async fn a_browser_that_answers_pings_stays_connected() {
     let (mut browser, pod, task) = start_with(false, true, None, pinging_every_50ms());
-    browser.send(ClientFrame::Resize { cols: 80, rows: 24 });
+    browser.send(ClientFrame::Resize(TermSize { cols: 80, rows: 24 }));
     let _pod = pod.await.expect("launched");
     let mut pings = 0;
     while pings < 10 {

@@ -258,10 +258,10 @@ impl Server {
             socket,
             output: Vec::new(),
         };
-        term.send(ClientFrame::Resize {
+        term.send(ClientFrame::Resize(webshell_protocol::TermSize {
             cols: 100,
             rows: 30,
-        })
+        }))
         .await;
         term
     }
@@ -336,6 +336,8 @@ impl Term {
                     let frame = ServerFrame::from_bytes(&bytes).expect("valid frame");
                     if let ServerFrame::Stdout(b) | ServerFrame::Stderr(b) = &frame {
                         self.output.extend_from_slice(b);
+                        // Like the browser: rendered at once, acknowledged at once (v2).
+                        self.send(ClientFrame::Ack(b.len() as u32)).await;
                     }
                     return Some(frame);
                 }
