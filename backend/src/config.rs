@@ -160,6 +160,10 @@ pub struct Args {
     /// End any session this long after it started (0: never).
     #[arg(long, env = "WEBSHELL_MAX_SESSION_DURATION", default_value = "12h", value_parser = humantime::parse_duration)]
     pub max_session_duration: Duration,
+    /// How long a browser may take no output (a blocked socket, or no acknowledgement with a
+    /// full window) before its session is ended.
+    #[arg(long, env = "WEBSHELL_STALL_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub stall_timeout: Duration,
     /// How long a client may take to send its request headers (slowloris).
     #[arg(long, env = "WEBSHELL_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_read_timeout: Duration,
@@ -289,6 +293,7 @@ impl Args {
             session: SessionConfig {
                 idle_timeout: nonzero(self.idle_timeout),
                 max_duration: nonzero(self.max_session_duration),
+                stall_timeout: self.stall_timeout,
                 ..SessionConfig::default()
             },
             audit: self.audit_log,

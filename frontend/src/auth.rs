@@ -6,17 +6,17 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use webshell_protocol::{BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL};
+use webshell_protocol::{BEARER_SUBPROTOCOL_PREFIX, SUBPROTOCOL, SUBPROTOCOL_V1};
 
 /// RFC 4648 §5 base64url, without padding, over the token's UTF-8 bytes.
 pub fn base64url(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(token)
 }
 
-/// The subprotocols to offer on the terminal socket: [`SUBPROTOCOL`] first (the one the
-/// server selects), then the token entry when there is a token.
+/// The subprotocols to offer on the terminal socket: [`SUBPROTOCOL`] (with flow control)
+/// and [`SUBPROTOCOL_V1`] for an older server, then the token entry when there is a token.
 pub fn socket_protocols(token: Option<&str>) -> Vec<String> {
-    let mut protocols = vec![SUBPROTOCOL.to_owned()];
+    let mut protocols = vec![SUBPROTOCOL.to_owned(), SUBPROTOCOL_V1.to_owned()];
     if let Some(t) = token.filter(|t| !t.is_empty()) {
         protocols.push(format!("{BEARER_SUBPROTOCOL_PREFIX}{}", base64url(t)));
     }
@@ -70,11 +70,14 @@ mod tests {
 
     #[test]
     fn the_protocol_comes_first_and_the_token_entry_only_with_a_token() {
-        assert_eq!(socket_protocols(None), vec!["webshell.v1"]);
-        assert_eq!(socket_protocols(Some("")), vec!["webshell.v1"]);
+        assert_eq!(socket_protocols(None), vec!["webshell.v2", "webshell.v1"]);
+        assert_eq!(
+            socket_protocols(Some("")),
+            vec!["webshell.v2", "webshell.v1"]
+        );
         assert_eq!(
             socket_protocols(Some("t0ken")),
-            vec!["webshell.v1", "webshell.bearer.dDBrZW4"]
+            vec!["webshell.v2", "webshell.v1", "webshell.bearer.dDBrZW4"]
         );
     }
 

@@ -36,6 +36,11 @@ extern "C" {
     #[wasm_bindgen(method, js_name = write)]
     pub fn write_str(this: &Terminal, data: &str);
 
+    /// `term.write(bytes, callback)`: `callback` runs once xterm has processed the bytes
+    /// (the basis of flow control).
+    #[wasm_bindgen(method, js_name = write)]
+    pub fn write_bytes_then(this: &Terminal, data: &Uint8Array, callback: &Function);
+
     /// `onData(listener)`: typed or pasted text, as a string. Returns the subscription.
     #[wasm_bindgen(method, js_name = onData)]
     pub fn on_data(this: &Terminal, listener: &Function) -> Disposable;

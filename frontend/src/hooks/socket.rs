@@ -98,13 +98,37 @@ impl Shared {
         }
     }
 
+    fn send_all(&self, frames: Vec<Vec<u8>>) {
+        for frame in frames {
+            self.send(Some(frame));
+        }
+    }
+
+    /// Hands output to xterm; once xterm has processed it, the session may acknowledge it
+    /// (flow control: the server sends more only as output is processed).
+    fn write(self: &Rc<Self>, bytes: Vec<u8>) {
+        let len = bytes.len();
+        self.session.borrow_mut().writing();
+        let shared = Rc::downgrade(self);
+        let done = Closure::once_into_js(move || {
+            if let Some(s) = shared.upgrade() {
+                let ack = s.session.borrow_mut().processed(len);
+                s.send(ack);
+            }
+        });
+        // A JS-owned copy: xterm parses asynchronously and keeps the array until then.
+        self.xterm
+            .term
+            .write_bytes_then(&Uint8Array::from(bytes.as_slice()), done.unchecked_ref());
+    }
+
     /// Runs actions; the session is not borrowed here, so host callbacks may do anything.
-    fn run(&self, actions: Vec<Action>) {
+    fn run(self: &Rc<Self>, actions: Vec<Action>) {
         let term = &self.xterm.term;
         for action in actions {
             match action {
-                // A JS-owned copy: xterm parses asynchronously and keeps the array until then.
-                Action::Write(bytes) => term.write_bytes(&Uint8Array::from(bytes.as_slice())),
+                Action::Write(bytes) => self.write(bytes),
+                Action::Send(frames) => self.send_all(frames),
                 Action::Notice(text) => term.write_str(&text),
                 Action::Status(status) => self.events.status(status),
                 Action::Exited { code, reason } => self.events.exit(code, reason),
@@ -121,11 +145,12 @@ impl Shared {
         // this may fire is dropped (the session is not open yet); `opened` sends the final size.
         self.xterm.fit.fit();
         let (cols, rows) = (self.xterm.term.cols(), self.xterm.term.rows());
-        let first = self.session.borrow_mut().opened(cols, rows);
+        let protocol = self.socket.protocol();
+        let first = self.session.borrow_mut().opened(&protocol, cols, rows);
         self.send(Some(first));
     }
 
-    fn on_message(&self, event: MessageEvent) {
+    fn on_message(self: &Rc<Self>, event: MessageEvent) {
         let data = event.data();
         let actions = match data.dyn_ref::<ArrayBuffer>() {
             Some(buf) => self
@@ -192,13 +217,13 @@ impl Live {
 
         let s = Rc::clone(&shared);
         let on_data = Closure::<dyn FnMut(String)>::new(move |text: String| {
-            let frame = s.session.borrow().data(&text);
-            s.send(frame);
+            let frames = s.session.borrow_mut().data(&text);
+            s.send_all(frames);
         });
         let s = Rc::clone(&shared);
         let on_binary = Closure::<dyn FnMut(String)>::new(move |text: String| {
-            let frame = s.session.borrow().binary(&text);
-            s.send(frame);
+            let frames = s.session.borrow_mut().binary(&text);
+            s.send_all(frames);
         });
         let s = Rc::clone(&shared);
         let on_resize = Closure::<dyn FnMut(Dimensions)>::new(move |d: Dimensions| {
