@@ -297,6 +297,7 @@ impl Args {
                 ..SessionConfig::default()
             },
             audit: self.audit_log,
+            launchers: None,
         })
     }
 

@@ -43,6 +43,8 @@ pub struct Settings {
     pub session: SessionConfig,
     /// Where audit lines go.
     pub audit: AuditSink,
+    /// Makes each session's process; `None` for the pod `exec` (tests set fakes).
+    pub launchers: Option<Arc<dyn Launchers>>,
 }
 
 impl Settings {
@@ -63,6 +65,7 @@ impl Settings {
             limits: SessionLimits::default(),
             session: SessionConfig::default(),
             audit: AuditSink::Off,
+            launchers: None,
         }
     }
 }
@@ -141,7 +144,9 @@ impl AppState {
             audit,
             session: settings.session,
             web_headers: Arc::new(WebHeaders::new(&settings.frame_ancestors)?),
-            launchers: Arc::new(KubeLaunchers),
+            launchers: settings
+                .launchers
+                .unwrap_or_else(|| Arc::new(KubeLaunchers)),
         })
     }
 }

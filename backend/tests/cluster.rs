@@ -11,7 +11,7 @@ use support::{Presented, Server, Term, with_upgrade};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use webshell_protocol::rest::{ApiError, Namespace, Pod};
-use webshell_protocol::{ClientFrame, ErrorKind, SUBPROTOCOL, ServerFrame, close_code};
+use webshell_protocol::{ErrorKind, SUBPROTOCOL, ServerFrame, close_code};
 
 /// A `local` mode server acting as `user`, and the signed-in browser's cookie.
 async fn signed_in_as(user: &str) -> (Server, Presented) {
@@ -258,19 +258,7 @@ async fn a_rebound_name_is_refused_on_rest_and_socket_while_loopback_names_work(
         let host = format!("{name}:{port}");
         let answer = server.get("/api/namespaces", &rebound(&host)).await;
         assert_eq!(answer.status, 200, "{host}: {answer:?}");
-        let socket = server
-            .connect(&path, Some(SUBPROTOCOL), &rebound(&host))
-            .await
-            .unwrap_or_else(|e| panic!("{host}: {e}"));
-        let mut term = Term {
-            socket,
-            output: Vec::new(),
-        };
-        term.send(ClientFrame::Resize(webshell_protocol::TermSize {
-            cols: 80,
-            rows: 24,
-        }))
-        .await;
+        let mut term = server.open_term(&path, SUBPROTOCOL, &rebound(&host)).await;
         assert_eq!(term.hello().await, ["bash"], "{host}");
     }
 }

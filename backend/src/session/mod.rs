@@ -64,6 +64,9 @@ pub enum SocketCommand {
     Flush,
 }
 
+/// How long the browser gets to answer our close frame.
+const CLOSE_HANDSHAKE: Duration = Duration::from_secs(2);
+
 /// Timing and limits; tests shorten them.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
@@ -155,9 +158,23 @@ impl Session {
                 info!(code, %reason, "session closed");
                 ending.close_code = Some(code);
                 ending.close_reason = reason.clone();
-                let _ = self
+                if self
                     .send_briefly(&mut tx, SocketCommand::Close(code, reason))
+                    .await
+                    .is_ok()
+                {
+                    // The closing handshake: read (and drop) what the browser still sends until
+                    // its own close. Closing TCP with its frames unread would make the kernel
+                    // reset the connection, and the browser could lose our last frames with it.
+                    let _ = tokio::time::timeout(CLOSE_HANDSHAKE, async {
+                        while let Some(event) = rx.next().await {
+                            if matches!(event, SocketEvent::Closed) {
+                                break;
+                            }
+                        }
+                    })
                     .await;
+                }
             }
             None => {
                 info!("browser went away; ending the remote process");

@@ -94,6 +94,11 @@ impl Server {
         kube: (kube::Config, String),
         change: impl FnOnce(&mut Settings),
     ) -> Server {
+        // RUST_LOG=debug shows the server's log with a test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut settings = Settings::local(addr, kube);
@@ -257,6 +262,7 @@ impl Server {
         let mut term = Term {
             socket,
             output: Vec::new(),
+            exit: None,
         };
         term.send(ClientFrame::Resize(webshell_protocol::TermSize {
             cols: 100,
@@ -308,15 +314,18 @@ pub struct Term {
     pub socket: Socket,
     /// Everything printed so far.
     pub output: Vec<u8>,
+    /// The process's exit code, once an `Exit` frame came.
+    pub exit: Option<i32>,
 }
 
 impl Term {
     /// Sends a frame.
+    /// Sends a frame; a socket the server closed shows when reading (with its reason).
     pub async fn send(&mut self, frame: ClientFrame) {
-        self.socket
+        let _ = self
+            .socket
             .send(Message::Binary(frame.to_bytes().into()))
-            .await
-            .unwrap();
+            .await;
     }
 
     /// Types text.
@@ -334,6 +343,9 @@ impl Term {
             {
                 Ok(Message::Binary(bytes)) => {
                     let frame = ServerFrame::from_bytes(&bytes).expect("valid frame");
+                    if let ServerFrame::Exit { code, .. } = &frame {
+                        self.exit = Some(*code);
+                    }
                     if let ServerFrame::Stdout(b) | ServerFrame::Stderr(b) = &frame {
                         self.output.extend_from_slice(b);
                         // Like the browser: rendered at once, acknowledged at once (v2).
@@ -343,6 +355,34 @@ impl Term {
                 }
                 Ok(Message::Close(_)) | Err(_) => return None,
                 Ok(_) => continue,
+            }
+        }
+    }
+
+    /// Streams `input` to the process the way the browser does (chunks of at most 64 KiB,
+    /// never more than the input window unacknowledged) while reading and acknowledging
+    /// output, until `done` says the output is complete. Fails if nothing arrives for 10 s.
+    pub async fn pump(&mut self, input: &[u8], done: impl Fn(&[u8]) -> bool) {
+        use webshell_protocol::{INPUT_WINDOW, MAX_STDIN_CHUNK};
+        let (mut sent, mut in_flight) = (0usize, 0u32);
+        while !done(&self.output) {
+            while sent < input.len() && in_flight < INPUT_WINDOW {
+                let end = (sent + MAX_STDIN_CHUNK).min(input.len());
+                self.send(ClientFrame::Stdin(input[sent..end].to_vec()))
+                    .await;
+                in_flight += (end - sent) as u32;
+                sent = end;
+            }
+            match self.frame().await {
+                Some(ServerFrame::StdinAck(n)) => in_flight -= n,
+                Some(_) => {}
+                None => panic!(
+                    "closed after {} of {} bytes sent, {} bytes back, ending {:?}",
+                    sent,
+                    input.len(),
+                    self.output.len(),
+                    String::from_utf8_lossy(&self.output[self.output.len().saturating_sub(200)..])
+                ),
             }
         }
     }

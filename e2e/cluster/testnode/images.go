@@ -19,7 +19,7 @@ var coreutils = []string{
 	"tr", "wc", "kill", "ps", "true", "false", "pwd", "mkdir", "rm", "touch",
 	"grep", "sed", "uname", "date", "seq", "tty", "whoami", "hostname", "yes",
 	"sort", "uniq", "cut", "basename", "dirname", "readlink", "test", "expr",
-	"nproc", "clear", "tput",
+	"nproc", "clear", "tput", "sha256sum", "dd", "od",
 }
 
 // imageSpec describes one known image.
