@@ -29,6 +29,9 @@ use crate::session::{ProcessLauncher, Session, SocketCommand, SocketEvent};
 use crate::state::AppState;
 use crate::upstream::Credential;
 
+/// The socket's initial read buffer.
+const SOCKET_READ_BUFFER: usize = 4 * 1024;
+
 /// What a terminal socket asks for, validated: namespace, pod and container from the path,
 /// `command` (repeatable; none means "pick a shell") and `tty` (default true) from the query.
 #[derive(Debug, Clone, PartialEq)]
@@ -235,8 +238,12 @@ impl FromRequestParts<AppState> for Admitted {
 /// `GET /api/namespaces/{ns}/pods/{pod}/containers/{container}/exec` (WebSocket).
 pub async fn exec(admitted: Admitted) -> Response {
     let Admitted { ws, version, start } = admitted;
+    // Small socket buffers: an idle terminal holds almost nothing (tungstenite's default
+    // 128 KiB read buffer was most of a session's memory); they grow for big frames.
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
+        .read_buffer_size(SOCKET_READ_BUFFER)
+        .write_buffer_size(0)
         .protocols([version.subprotocol()])
         .on_upgrade(move |socket| start.run(socket))
 }

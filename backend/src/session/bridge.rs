@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes};
 use futures::{Sink, SinkExt, Stream};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
@@ -48,7 +48,7 @@ const DATA_QUEUE: usize = 4;
 const CONTROL_QUEUE: usize = 64;
 /// Below this, output is copied into a buffer of its own size instead of keeping a whole
 /// read buffer alive while it waits in the window.
-const COPY_BELOW: usize = READ_CHUNK / 4;
+const COPY_BELOW: usize = 4 * 1024;
 
 /// What the pumps share; all counters are in payload bytes.
 pub struct Flow {
@@ -373,17 +373,20 @@ impl OutputPump<'_> {
         mut stderr: Option<Box<dyn AsyncRead + Send + Unpin>>,
     ) -> SessionError {
         let (mut out_open, mut err_open) = (true, stderr.is_some());
-        let mut out_buf = Vec::new();
-        let mut err_buf = Vec::new();
+        // Fresh buffers per read, never kept beyond it.
+        let (mut out_buf, mut err_buf) = (Vec::new(), Vec::new());
+        let (mut out_size, mut err_size) = (ReadSize::new(), ReadSize::new());
         while out_open || err_open {
             if let Err(e) = self.wait_for_room().await {
                 return e;
             }
             let (which, read) = tokio::select! {
-                r = read_chunk(&mut stdout, &mut out_buf), if out_open => (Output::Stdout, r),
+                r = read_chunk(&mut stdout, &mut out_buf, &mut out_size), if out_open => {
+                    (Output::Stdout, r)
+                }
                 r = async {
                     match stderr.as_mut() {
-                        Some(reader) => read_chunk(reader, &mut err_buf).await,
+                        Some(reader) => read_chunk(reader, &mut err_buf, &mut err_size).await,
                         None => std::future::pending().await,
                     }
                 }, if err_open => (Output::Stderr, r),
@@ -448,6 +451,7 @@ impl OutputPump<'_> {
         self.hello_first().await?;
         if n < COPY_BELOW {
             let payload = buf[MAX_OUTPUT_HEADER..MAX_OUTPUT_HEADER + n].to_vec();
+            *buf = Vec::new();
             return self.send_output(which, &payload).await;
         }
         let mut header = [0u8; MAX_OUTPUT_HEADER];
@@ -496,16 +500,41 @@ impl OutputPump<'_> {
     }
 }
 
-/// Reads up to [`READ_CHUNK`] bytes into `buf` after [`MAX_OUTPUT_HEADER`] bytes of room.
+/// The smallest read: what an idle session's pending read holds.
+const MIN_READ: usize = 1024;
+
+/// A read buffer that grows while reads fill it (a flood gets [`READ_CHUNK`] frames) and
+/// shrinks back when they do not (an idle shell's pending read holds about 1 KiB).
+struct ReadSize(usize);
+
+impl ReadSize {
+    fn new() -> Self {
+        ReadSize(MIN_READ)
+    }
+
+    fn update(&mut self, n: usize) {
+        if n >= self.0 {
+            self.0 = (self.0 * 2).min(READ_CHUNK);
+        } else if n < self.0 / 4 {
+            self.0 = (self.0 / 2).max(MIN_READ);
+        }
+    }
+}
+
+/// Reads up to `size` bytes into `buf` after [`MAX_OUTPUT_HEADER`] bytes of room, into
+/// capacity that is not zeroed first.
 async fn read_chunk(
     reader: &mut (dyn AsyncRead + Send + Unpin),
     buf: &mut Vec<u8>,
+    size: &mut ReadSize,
 ) -> std::io::Result<usize> {
-    if buf.len() != MAX_OUTPUT_HEADER + READ_CHUNK {
-        buf.clear();
-        buf.resize(MAX_OUTPUT_HEADER + READ_CHUNK, 0);
-    }
-    reader.read(&mut buf[MAX_OUTPUT_HEADER..]).await
+    buf.clear();
+    buf.reserve_exact(MAX_OUTPUT_HEADER + size.0);
+    buf.resize(MAX_OUTPUT_HEADER, 0);
+    let mut limited = (&mut *buf).limit(size.0);
+    let n = reader.read_buf(&mut limited).await?;
+    size.update(n);
+    Ok(n)
 }
 
 /// Owns the socket's sending half: control frames first, then data, and pings.
@@ -568,5 +597,24 @@ async fn watchdog(flow: &Flow, idle: Option<Duration>) -> SessionError {
             return SessionError::Idle(idle);
         }
         tokio::time::sleep(idle - quiet).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_read_size_grows_under_a_flood_and_shrinks_when_idle() {
+        let mut size = ReadSize::new();
+        for _ in 0..10 {
+            let full = size.0;
+            size.update(full);
+        }
+        assert_eq!(size.0, READ_CHUNK);
+        for _ in 0..10 {
+            size.update(2); // a prompt, a keystroke echo
+        }
+        assert_eq!(size.0, MIN_READ);
     }
 }
