@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use axum_server::Handle;
+use axum_server::accept::NoDelayAcceptor;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use tokio::net::TcpListener;
 
@@ -86,8 +87,10 @@ pub async fn serve_with(
         .http1()
         .header_read_timeout(options.header_read_timeout);
     let server = server.first_request_timeout(options.header_read_timeout);
+    // Terminal traffic is many small writes (keystrokes, echoes, acks): without TCP_NODELAY,
+    // Nagle's algorithm and delayed ACKs add tens of milliseconds to each keystroke.
     match options.tls {
-        None => server.serve(app).await,
+        None => server.acceptor(NoDelayAcceptor::new()).serve(app).await,
         Some(files) => {
             let config = load_tls(&files).await.map_err(std::io::Error::other)?;
             let reloader = tokio::spawn(reload_on_change(

@@ -128,6 +128,8 @@ impl Upstream {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_connect_timeout(Some(timeout));
+        // Keystrokes are single bytes: no Nagle delay on the way to the API server either.
+        http.set_nodelay(true);
         let https = config
             .rustls_https_connector_with_connector(http)
             .map_err(UpstreamError::Client)?;

@@ -235,7 +235,11 @@ impl Server {
             let name: axum::http::HeaderName = name.parse().unwrap();
             request.headers_mut().insert(name, value.parse().unwrap());
         }
-        Ok(tokio_tungstenite::connect_async(request).await?.0)
+        Ok(
+            tokio_tungstenite::connect_async_with_config(request, None, true)
+                .await?
+                .0,
+        )
     }
 
     /// Opens a terminal into a demo pod and sends the first size (100×30).

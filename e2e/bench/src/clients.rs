@@ -1,0 +1,334 @@
+//! The three ways to run a command in a pod that the suite compares:
+//! (a) webshell, through its socket, with a client that speaks the product protocol and
+//!     acknowledges output like the browser;
+//! (b) a direct kube-rs exec against the API server (the same buffer sizes webshell uses);
+//! (c) `kubectl exec`, under a pseudo-terminal (`script`) when a TTY is wanted.
+
+use std::process::Stdio;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use futures::{SinkExt, StreamExt};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::AttachParams;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use webshell_protocol::{
+    ClientFrame, Frame, INPUT_WINDOW, MAX_STDIN_CHUNK, SUBPROTOCOL, ServerFrame, TermSize,
+};
+
+/// Which client.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub enum Via {
+    /// (a) webshell.
+    Webshell,
+    /// (b) a direct kube-rs exec.
+    Direct,
+    /// (c) kubectl exec.
+    Kubectl,
+}
+
+impl Via {
+    /// The report's name for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Via::Webshell => "webshell",
+            Via::Direct => "direct kube-rs",
+            Via::Kubectl => "kubectl",
+        }
+    }
+}
+
+/// Where the clients go.
+#[derive(Clone)]
+pub struct Target {
+    /// webshell's address (`127.0.0.1:port`).
+    pub webshell: String,
+    /// The webshell session cookie (`name=value`).
+    pub cookie: String,
+    /// A kube-rs client as admin.
+    pub pods: Api<Pod>,
+    /// The kubectl binary.
+    pub kubectl: String,
+    /// The test kubeconfig.
+    pub kubeconfig: String,
+    /// The pod.
+    pub pod: String,
+}
+
+/// One command run to its end: output, and how long it took.
+pub struct Ran {
+    /// Everything it printed (stdout, or all output with a TTY).
+    pub output: Vec<u8>,
+    /// From starting the exec to its end.
+    pub seconds: f64,
+}
+
+impl Target {
+    /// Runs `script` (an `sh -c` script) through `via`, collecting output (up to `keep` bytes
+    /// kept; all of it is hashed into `digest`). With `input`, the script must print one byte
+    /// when it is ready to read (so a TTY is already raw on both ends), and `input` is sent
+    /// after that first output byte.
+    pub async fn run(
+        &self,
+        via: Via,
+        script: &str,
+        tty: bool,
+        input: &[u8],
+        digest: &mut (dyn FnMut(&[u8]) + Send),
+        keep: usize,
+    ) -> anyhow::Result<Ran> {
+        let started = Instant::now();
+        let mut output = Vec::new();
+        let mut sink = |bytes: &[u8]| {
+            digest(bytes);
+            let room = keep.saturating_sub(output.len());
+            output.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        };
+        match via {
+            Via::Webshell => self.webshell(script, tty, input, &mut sink).await?,
+            Via::Direct => self.direct(script, tty, input, &mut sink).await?,
+            Via::Kubectl => self.kubectl(script, tty, input, &mut sink).await?,
+        }
+        Ok(Ran {
+            output,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    async fn webshell(
+        &self,
+        script: &str,
+        tty: bool,
+        input: &[u8],
+        sink: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> anyhow::Result<()> {
+        let mut socket = self.open_webshell(script, tty).await?;
+        let (mut sent, mut in_flight, mut ready) = (0usize, 0u32, false);
+        let mut closed = input.is_empty();
+        loop {
+            while ready && sent < input.len() && in_flight < INPUT_WINDOW {
+                let end = (sent + MAX_STDIN_CHUNK).min(input.len());
+                let frame = ClientFrame::Stdin(input[sent..end].to_vec()).to_bytes();
+                socket.send(Message::Binary(frame.into())).await?;
+                in_flight += (end - sent) as u32;
+                sent = end;
+            }
+            // Without a TTY, the end of input is EOF (a TTY session's input stays open).
+            if !closed && !tty && sent == input.len() {
+                closed = true;
+                let eof = ClientFrame::StdinClose.to_bytes();
+                socket.send(Message::Binary(eof.into())).await?;
+            }
+            let Some(message) = socket.next().await else {
+                bail!("webshell closed the socket before the exit status");
+            };
+            let Message::Binary(bytes) = message? else {
+                continue;
+            };
+            match ServerFrame::from_bytes(&bytes)? {
+                ServerFrame::Stdout(b) | ServerFrame::Stderr(b) => {
+                    ready = true;
+                    sink(&b);
+                    // Rendered at once, acknowledged at once: the browser's best case.
+                    let ack = ClientFrame::Ack(b.len() as u32).to_bytes();
+                    socket.send(Message::Binary(ack.into())).await?;
+                }
+                ServerFrame::StdinAck(n) => in_flight -= n,
+                ServerFrame::Exit { code: 0, .. } => return Ok(()),
+                ServerFrame::Exit { code, .. } => bail!("exit code {code}"),
+                ServerFrame::Error { message, .. } => bail!("webshell: {message}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// A webshell socket with the first size sent.
+    pub async fn open_webshell(&self, script: &str, tty: bool) -> anyhow::Result<WsClient> {
+        let query = ["sh", "-c", script]
+            .iter()
+            .map(|a| format!("command={}", encode(a)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let path = webshell_protocol::rest::exec_path("demo", &self.pod, "main");
+        let url = format!("ws://{}{path}?{query}&tty={tty}", self.webshell);
+        let mut request = url.into_client_request()?;
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", SUBPROTOCOL.parse()?);
+        request.headers_mut().insert("cookie", self.cookie.parse()?);
+        // As browsers do: TCP_NODELAY, or Nagle adds delayed-ACK waits to every keystroke.
+        let (mut socket, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
+            .await
+            .context("connecting to webshell")?;
+        let size = ClientFrame::Resize(TermSize {
+            cols: 200,
+            rows: 50,
+        })
+        .to_bytes();
+        socket.send(Message::Binary(size.into())).await?;
+        Ok(socket)
+    }
+
+    async fn direct(
+        &self,
+        script: &str,
+        tty: bool,
+        input: &[u8],
+        sink: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> anyhow::Result<()> {
+        let params = AttachParams::default()
+            .container("main")
+            .stdin(true)
+            .stdout(true)
+            .stderr(!tty)
+            .tty(tty)
+            .max_stdin_buf_size(64 * 1024)
+            .max_stdout_buf_size(64 * 1024)
+            .max_stderr_buf_size(64 * 1024);
+        let mut process = self
+            .pods
+            .exec(&self.pod, ["sh", "-c", script], &params)
+            .await?;
+        if tty {
+            // A terminal client sets its size first, as webshell does.
+            let mut size = process.terminal_size().context("terminal size")?;
+            size.send(kube::api::TerminalSize {
+                width: 200,
+                height: 50,
+            })
+            .await?;
+        }
+        let mut stdin = process.stdin().context("stdin")?;
+        let mut stdout = process.stdout().context("stdout")?;
+        let status = process.take_status().context("status")?;
+        let (go, ready) = tokio::sync::oneshot::channel::<()>();
+        let input = input.to_vec();
+        let writer = tokio::spawn(async move {
+            if !input.is_empty() && ready.await.is_ok() {
+                stdin.write_all(&input).await?;
+                if !tty {
+                    stdin.shutdown().await?;
+                }
+            }
+            anyhow::Ok(stdin)
+        });
+        read_to_end(&mut stdout, sink, go).await?;
+        let _stdin = writer.await??;
+        let status = status.await;
+        match status.and_then(|s| s.status) {
+            Some(s) if s == "Success" => Ok(()),
+            other => bail!("direct exec ended with {other:?}"),
+        }
+    }
+
+    async fn kubectl(
+        &self,
+        script: &str,
+        tty: bool,
+        input: &[u8],
+        sink: &mut (dyn FnMut(&[u8]) + Send),
+    ) -> anyhow::Result<()> {
+        let args = [
+            "--kubeconfig",
+            &self.kubeconfig,
+            "--context",
+            "admin",
+            "exec",
+            if tty { "-it" } else { "-i" },
+            "-n",
+            "demo",
+            &self.pod,
+            "-c",
+            "main",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ];
+        let mut command = if tty {
+            // kubectl wants a terminal for -t; `script` gives it one (a pipe in, a pipe out).
+            let mut line = vec![self.kubectl.clone()];
+            line.extend(args.iter().map(|a| shell_quote(a)));
+            let mut c = tokio::process::Command::new("script");
+            c.args(["-qefc", &line.join(" "), "/dev/null"]);
+            c
+        } else {
+            let mut c = tokio::process::Command::new(&self.kubectl);
+            c.args(args);
+            c
+        };
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting kubectl")?;
+        let mut stdin = child.stdin.take().context("stdin")?;
+        let mut stdout = child.stdout.take().context("stdout")?;
+        let (go, ready) = tokio::sync::oneshot::channel::<()>();
+        let input = input.to_vec();
+        let writer = tokio::spawn(async move {
+            if !input.is_empty() && ready.await.is_ok() {
+                stdin.write_all(&input).await?;
+                if !tty {
+                    stdin.shutdown().await?;
+                }
+            }
+            // A TTY session's stdin stays open until the command is done: EOF would end it.
+            anyhow::Ok(stdin)
+        });
+        read_to_end(&mut stdout, sink, go).await?;
+        let status = child.wait().await?;
+        drop(writer.await??);
+        if !status.success() {
+            bail!("kubectl exited with {status}");
+        }
+        Ok(())
+    }
+}
+
+/// Reads everything into `sink`, firing `go` at the first byte.
+async fn read_to_end(
+    reader: &mut (impl tokio::io::AsyncRead + Unpin),
+    sink: &mut (dyn FnMut(&[u8]) + Send),
+    go: tokio::sync::oneshot::Sender<()>,
+) -> anyhow::Result<()> {
+    let mut go = Some(go);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = reader.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        if let Some(go) = go.take() {
+            let _ = go.send(());
+        }
+        sink(&buf[..n]);
+    }
+}
+
+/// A protocol client's socket.
+pub type WsClient =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}

@@ -1,0 +1,845 @@
+//! The measurements. Each metric returns raw figures and the checks against its goal.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use futures::{SinkExt, StreamExt};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+use webshell_protocol::{ClientFrame, Frame, ServerFrame};
+
+use crate::clients::{Target, Via, WsClient};
+use crate::stats::Summary;
+
+/// Everything `run` measured.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Results {
+    /// Tiny sizes (CI): figures mean nothing.
+    pub smoke: bool,
+    /// Where it ran.
+    pub machine: BTreeMap<String, String>,
+    /// What ran.
+    pub versions: BTreeMap<String, String>,
+    /// The metrics, in order.
+    pub metrics: Vec<Metric>,
+}
+
+/// One metric.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Metric {
+    /// Its number in the issue's table (`1`, `2b`, …).
+    pub id: String,
+    /// What it measures.
+    pub title: String,
+    /// How.
+    pub method: String,
+    /// Raw figures.
+    pub rows: Vec<Row>,
+    /// Goals.
+    pub checks: Vec<Check>,
+}
+
+/// One line of figures.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Row {
+    /// What.
+    pub label: String,
+    /// Unit.
+    pub unit: String,
+    /// The samples' summary.
+    pub summary: Summary,
+}
+
+/// A goal and whether it was met.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Check {
+    /// What is compared.
+    pub what: String,
+    /// The measured value.
+    pub value: String,
+    /// The goal.
+    pub goal: String,
+    /// Met.
+    pub pass: bool,
+}
+
+/// The server under test, a child process.
+struct ServerProc {
+    child: tokio::process::Child,
+    pid: u32,
+    addr: String,
+}
+
+impl ServerProc {
+    async fn start(
+        bin: &Path,
+        kubeconfig: &Path,
+        dir: &Path,
+    ) -> anyhow::Result<(ServerProc, String)> {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+            l.local_addr()?.port()
+        };
+        let secret: String = (0..64)
+            .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+            .collect();
+        let secret_file = dir.join("bench-secret");
+        std::fs::write(&secret_file, &secret)?;
+        let log = std::fs::File::create(dir.join("bench-server.log"))?;
+        let command = format!(
+            "ulimit -n 65536 2>/dev/null; exec '{}' --listen 127.0.0.1:{port} --kubeconfig '{}' \
+             --context admin --local-secret-file '{}' --audit-log off --max-sessions 10000 \
+             --max-sessions-per-user 10000 --max-new-sessions-per-minute 1000000 \
+             --idle-timeout 0 --stall-timeout 300s",
+            bin.display(),
+            kubeconfig.display(),
+            secret_file.display()
+        );
+        let child = tokio::process::Command::new("sh")
+            .args(["-c", &command])
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting the server")?;
+        let pid = child.id().context("server pid")?;
+        let addr = format!("127.0.0.1:{port}");
+        let server = ServerProc { child, pid, addr };
+        let cookie = server.sign_in(&secret).await?;
+        Ok((server, cookie))
+    }
+
+    /// Waits for the server, then visits the launch URL and returns the session cookie.
+    async fn sign_in(&self, secret: &str) -> anyhow::Result<String> {
+        for _ in 0..100 {
+            if let Ok(mut s) = tokio::net::TcpStream::connect(&self.addr).await {
+                let request = format!(
+                    "GET /?secret={secret} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                    self.addr
+                );
+                s.write_all(request.as_bytes()).await?;
+                let mut answer = String::new();
+                s.read_to_string(&mut answer).await?;
+                let cookie = answer
+                    .lines()
+                    .find_map(|l| l.strip_prefix("set-cookie: "))
+                    .and_then(|c| c.split(';').next())
+                    .context("no session cookie from the launch URL")?;
+                return Ok(cookie.to_owned());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("the server did not start; see bench-server.log")
+    }
+
+    fn rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.pid))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
+    /// User + system CPU time, in seconds.
+    fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
+        let after = stat.rsplit(')').next().unwrap_or_default();
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        // utime and stime are fields 14 and 15; after the ")" they are 12 and 13 (0-based 11, 12).
+        let ticks: f64 = [11, 12]
+            .iter()
+            .filter_map(|i| fields.get(*i)?.parse::<f64>().ok())
+            .sum();
+        ticks / 100.0
+    }
+}
+
+/// Sizes of a full run and of a smoke run.
+struct Sizes {
+    throughput: usize,
+    keystrokes: usize,
+    floods: usize,
+    isolation_keystrokes: usize,
+    idle_sessions: usize,
+    echo_sessions: usize,
+    echo_bytes: usize,
+    stall: Duration,
+}
+
+impl Sizes {
+    fn new(smoke: bool) -> Sizes {
+        if smoke {
+            Sizes {
+                throughput: 2 << 20,
+                keystrokes: 200,
+                floods: 5,
+                isolation_keystrokes: 100,
+                idle_sessions: 20,
+                echo_sessions: 20,
+                echo_bytes: 256 << 10,
+                stall: Duration::from_secs(2),
+            }
+        } else {
+            Sizes {
+                throughput: 256 << 20,
+                keystrokes: 10_000,
+                floods: 100,
+                isolation_keystrokes: 1_000,
+                idle_sessions: 1_000,
+                echo_sessions: 1_000,
+                echo_bytes: 1 << 20,
+                stall: Duration::from_secs(10),
+            }
+        }
+    }
+}
+
+/// Runs every metric that needs no browser.
+pub async fn run_all(
+    server_bin: &Path,
+    kubectl: &Path,
+    smoke: bool,
+    reps: usize,
+) -> anyhow::Result<Results> {
+    let _ = rlimit::increase_nofile_limit(65_536);
+    let sizes = Sizes::new(smoke);
+    let kubeconfig = testcluster::kubeconfig_path();
+    let dir = std::env::temp_dir().join(format!("webshell-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let (server, cookie) = ServerProc::start(server_bin, &kubeconfig, &dir).await?;
+    let target = Target {
+        webshell: server.addr.clone(),
+        cookie,
+        pods: testcluster::demo_pods("admin").await?,
+        kubectl: kubectl.display().to_string(),
+        kubeconfig: kubeconfig.display().to_string(),
+        pod: "bash-pod".into(),
+    };
+    let mut metrics = Vec::new();
+    eprintln!("bench: 3 memory per idle session");
+    metrics.push(memory(&server, &target, &sizes).await?);
+    eprintln!("bench: 1 throughput");
+    metrics.push(throughput(&target, &sizes, reps).await?);
+    eprintln!("bench: 2 keystroke echo");
+    metrics.push(keystrokes(&target, &sizes).await?);
+    eprintln!("bench: 2b isolation");
+    metrics.push(isolation(&target, &sizes).await?);
+    eprintln!("bench: 4 concurrent echo");
+    metrics.push(concurrent_echo(&server, &target, &sizes).await?);
+    eprintln!("bench: 5 flood to a stalled client");
+    metrics.push(flood(&server, &target, &sizes).await?);
+    drop(server.child);
+    Ok(Results {
+        smoke,
+        machine: machine(),
+        versions: versions(kubectl).await,
+        metrics,
+    })
+}
+
+fn machine() -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpu
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_default();
+    m.insert("cpu".into(), model);
+    m.insert(
+        "cores".into(),
+        std::thread::available_parallelism()
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+    );
+    let mem = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let total = mem
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_default();
+    m.insert("memory".into(), total);
+    m.insert("os".into(), std::env::consts::OS.into());
+    m
+}
+
+async fn versions(kubectl: &Path) -> BTreeMap<String, String> {
+    let mut v = BTreeMap::new();
+    let run = |cmd: &str, args: &[&str]| {
+        std::process::Command::new(cmd)
+            .args(args)
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default()
+    };
+    v.insert(
+        "webshell".into(),
+        run("git", &["rev-parse", "--short", "HEAD"]),
+    );
+    v.insert(
+        "kubectl".into(),
+        run(
+            &kubectl.display().to_string(),
+            &["version", "--client", "-o", "yaml"],
+        )
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("gitVersion: "))
+        .unwrap_or_default()
+        .to_owned(),
+    );
+    v.insert("kube-rs".into(), "5.0".into());
+    v.insert("rustc".into(), run("rustc", &["--version"]));
+    v
+}
+
+fn sha(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Deterministic incompressible bytes.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+const CLIENTS: [Via; 3] = [Via::Webshell, Via::Direct, Via::Kubectl];
+
+/// 1: throughput both ways, TTY and not, through each client.
+async fn throughput(target: &Target, sizes: &Sizes, reps: usize) -> anyhow::Result<Metric> {
+    let size = sizes.throughput;
+    // The file to download, prepared on the pod; its sha256 as the pod computes it.
+    let prepare =
+        format!("head -c {size} /dev/urandom > $HOME/bench.bin && sha256sum $HOME/bench.bin");
+    let ran = target
+        .run(Via::Direct, &prepare, false, &[], &mut |_| {}, 1024)
+        .await?;
+    let file_sha: String = String::from_utf8_lossy(&ran.output)
+        .chars()
+        .take(64)
+        .collect();
+    let upload = noise(size, 7);
+    let upload_sha = sha(&upload);
+    let cases = [
+        ("download", false, "cat $HOME/bench.bin".to_owned()),
+        (
+            "download",
+            true,
+            "stty raw -echo && cat $HOME/bench.bin".to_owned(),
+        ),
+        (
+            "upload",
+            false,
+            format!("printf R && head -c {size} | sha256sum"),
+        ),
+        (
+            "upload",
+            true,
+            format!("stty raw -echo && printf R && head -c {size} | sha256sum"),
+        ),
+    ];
+    let mut samples: BTreeMap<(usize, Via), Vec<f64>> = BTreeMap::new();
+    for rep in 0..reps {
+        for (case, (direction, tty, script)) in cases.iter().enumerate() {
+            for i in 0..CLIENTS.len() {
+                // Interleaved: the order of the clients rotates every repetition.
+                let via = CLIENTS[(i + rep + case) % CLIENTS.len()];
+                let mut hasher = Sha256::new();
+                let mut got = 0usize;
+                let input: &[u8] = if *direction == "upload" { &upload } else { &[] };
+                let ran = target
+                    .run(
+                        via,
+                        script,
+                        *tty,
+                        input,
+                        &mut |b| {
+                            got += b.len();
+                            hasher.update(b);
+                        },
+                        256,
+                    )
+                    .await
+                    .with_context(|| format!("{direction} tty={tty} via {}", via.label()))?;
+                if *direction == "download" {
+                    let got_sha = hex(&hasher.finalize());
+                    if got != size || got_sha != file_sha {
+                        bail!(
+                            "download via {} tty={tty}: {got} bytes, sha {got_sha} != {file_sha}",
+                            via.label()
+                        );
+                    }
+                } else {
+                    let text = String::from_utf8_lossy(&ran.output);
+                    if !text.contains(&upload_sha) {
+                        bail!(
+                            "upload via {} tty={tty}: the pod computed {text:?}, not {upload_sha}",
+                            via.label()
+                        );
+                    }
+                }
+                let mbps = size as f64 / ran.seconds / 1e6;
+                samples.entry((case, via)).or_default().push(mbps);
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    let mut checks = Vec::new();
+    for (case, (direction, tty, _)) in cases.iter().enumerate() {
+        let tty = if *tty { "TTY" } else { "no TTY" };
+        let median = |via| Summary::of(&samples[&(case, via)]).median;
+        for via in CLIENTS {
+            rows.push(Row {
+                label: format!("{direction}, {tty}, {}", via.label()),
+                unit: "MB/s".into(),
+                summary: Summary::of(&samples[&(case, via)]),
+            });
+        }
+        let (a, b, c) = (
+            median(Via::Webshell),
+            median(Via::Direct),
+            median(Via::Kubectl),
+        );
+        checks.push(Check {
+            what: format!("{direction}, {tty}: webshell / direct"),
+            value: format!("{:.2}", a / b),
+            goal: "≥ 0.95".into(),
+            pass: a / b >= 0.95,
+        });
+        checks.push(Check {
+            what: format!("{direction}, {tty}: webshell / kubectl"),
+            value: format!("{:.2}", a / c),
+            goal: "≥ 1.00".into(),
+            pass: a / c >= 1.0,
+        });
+    }
+    Ok(Metric {
+        id: "1".into(),
+        title: "Throughput".into(),
+        method: format!(
+            "{} MiB of incompressible bytes per run, {reps} repetitions of every case, the three \
+             clients interleaved on the same pod. Download: `cat` of a file of /dev/urandom \
+             bytes prepared on the pod. Upload: into `head -c N | sha256sum`. With a TTY both \
+             ends are raw (`stty raw -echo`; kubectl runs under `script`). Every run's bytes \
+             are checked with sha256. The webshell client acknowledges output at once, like a \
+             browser that renders instantly. MB/s = 10^6 bytes per second.",
+            size >> 20
+        ),
+        rows,
+        checks,
+    })
+}
+
+/// A webshell session running `script`, waiting until it printed its first byte.
+async fn ready_socket(target: &Target, script: &str, tty: bool) -> anyhow::Result<WsClient> {
+    let mut socket = target.open_webshell(script, tty).await?;
+    loop {
+        let message = socket.next().await.context("closed before ready")??;
+        if let Message::Binary(b) = message
+            && let ServerFrame::Stdout(out) = ServerFrame::from_bytes(&b)?
+        {
+            ack(&mut socket, out.len()).await?;
+            return Ok(socket);
+        }
+    }
+}
+
+async fn ack(socket: &mut WsClient, n: usize) -> anyhow::Result<()> {
+    let frame = ClientFrame::Ack(n as u32).to_bytes();
+    socket.send(Message::Binary(frame.into())).await?;
+    Ok(())
+}
+
+/// Echo latencies of `n` single bytes through a webshell session of a raw `cat`.
+async fn echo_webshell(socket: &mut WsClient, n: usize) -> anyhow::Result<Vec<f64>> {
+    let mut latencies = Vec::with_capacity(n);
+    for i in 0..n {
+        let byte = b'a' + (i % 26) as u8;
+        let sent = Instant::now();
+        socket
+            .send(Message::Binary(
+                ClientFrame::Stdin(vec![byte]).to_bytes().into(),
+            ))
+            .await?;
+        loop {
+            let message = socket.next().await.context("closed")??;
+            let Message::Binary(b) = message else {
+                continue;
+            };
+            if let ServerFrame::Stdout(out) = ServerFrame::from_bytes(&b)? {
+                ack(socket, out.len()).await?;
+                if out.contains(&byte) {
+                    break;
+                }
+            }
+        }
+        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(latencies)
+}
+
+/// The same through a direct kube-rs exec.
+async fn echo_direct(
+    stdin: &mut (impl tokio::io::AsyncWrite + Unpin),
+    stdout: &mut (impl tokio::io::AsyncRead + Unpin),
+    n: usize,
+) -> anyhow::Result<Vec<f64>> {
+    let mut latencies = Vec::with_capacity(n);
+    let mut buf = [0u8; 256];
+    for i in 0..n {
+        let byte = b'a' + (i % 26) as u8;
+        let sent = Instant::now();
+        stdin.write_all(&[byte]).await?;
+        loop {
+            let got = stdout.read(&mut buf).await?;
+            if got == 0 {
+                bail!("direct exec ended");
+            }
+            if buf[..got].contains(&byte) {
+                break;
+            }
+        }
+        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(latencies)
+}
+
+const RAW_CAT: &str = "stty raw -echo && printf R && cat";
+
+/// 2: keystroke echo, webshell against direct.
+async fn keystrokes(target: &Target, sizes: &Sizes) -> anyhow::Result<Metric> {
+    let mut socket = ready_socket(target, RAW_CAT, true).await?;
+    let params = kube::api::AttachParams::default()
+        .container("main")
+        .stdin(true)
+        .stdout(true)
+        .stderr(false)
+        .tty(true);
+    let mut direct = target
+        .pods
+        .exec(&target.pod, ["sh", "-c", RAW_CAT], &params)
+        .await?;
+    let mut size = direct.terminal_size().context("terminal size")?;
+    size.send(kube::api::TerminalSize {
+        width: 200,
+        height: 50,
+    })
+    .await?;
+    let mut d_in = direct.stdin().context("stdin")?;
+    let mut d_out = direct.stdout().context("stdout")?;
+    let mut ready = [0u8; 1];
+    d_out.read_exact(&mut ready).await?;
+    let blocks = 10;
+    let per_block = sizes.keystrokes / blocks;
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for block in 0..blocks {
+        // Interleaved in blocks, the order alternating.
+        if block % 2 == 0 {
+            a.extend(echo_webshell(&mut socket, per_block).await?);
+            b.extend(echo_direct(&mut d_in, &mut d_out, per_block).await?);
+        } else {
+            b.extend(echo_direct(&mut d_in, &mut d_out, per_block).await?);
+            a.extend(echo_webshell(&mut socket, per_block).await?);
+        }
+    }
+    let (sa, sb) = (Summary::of(&a), Summary::of(&b));
+    let (added_p50, added_p99) = (sa.median - sb.median, sa.p99 - sb.p99);
+    Ok(Metric {
+        id: "2".into(),
+        title: "Keystroke echo".into(),
+        method: format!(
+            "{} single bytes through a raw `cat` in a TTY, each sent after the previous one's \
+             echo came back; webshell and a direct kube-rs exec alternate in blocks of {per_block}.",
+            a.len()
+        ),
+        rows: vec![
+            Row {
+                label: "webshell".into(),
+                unit: "ms".into(),
+                summary: sa,
+            },
+            Row {
+                label: "direct kube-rs".into(),
+                unit: "ms".into(),
+                summary: sb,
+            },
+        ],
+        checks: vec![
+            Check {
+                what: "p50 added by webshell".into(),
+                value: format!("{added_p50:+.3} ms"),
+                goal: "≤ 0.1 ms".into(),
+                pass: added_p50 <= 0.1,
+            },
+            Check {
+                what: "p99 added by webshell".into(),
+                value: format!("{added_p99:+.3} ms"),
+                goal: "≤ 0.3 ms".into(),
+                pass: added_p99 <= 0.3,
+            },
+        ],
+    })
+}
+
+/// A session that reads and acknowledges a `yes` flood as fast as it can, until `stop`.
+async fn flood_reader(
+    target: Target,
+    stop: Arc<AtomicBool>,
+    moved: Arc<AtomicU64>,
+) -> anyhow::Result<()> {
+    let mut socket = target.open_webshell("yes", true).await?;
+    while !stop.load(Ordering::Relaxed) {
+        let Some(message) = socket.next().await else {
+            break;
+        };
+        if let Message::Binary(b) = message?
+            && let ServerFrame::Stdout(out) = ServerFrame::from_bytes(&b)?
+        {
+            moved.fetch_add(out.len() as u64, Ordering::Relaxed);
+            ack(&mut socket, out.len()).await?;
+        }
+    }
+    let _ = socket.close(None).await;
+    Ok(())
+}
+
+/// 2b: echo in one session while others flood.
+async fn isolation(target: &Target, sizes: &Sizes) -> anyhow::Result<Metric> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let moved = Arc::new(AtomicU64::new(0));
+    let floods: Vec<_> = (0..sizes.floods)
+        .map(|_| tokio::spawn(flood_reader(target.clone(), stop.clone(), moved.clone())))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = moved.load(Ordering::Relaxed);
+    let started = Instant::now();
+    let mut socket = ready_socket(target, RAW_CAT, true).await?;
+    let latencies = echo_webshell(&mut socket, sizes.isolation_keystrokes).await?;
+    let flood_mbps =
+        (moved.load(Ordering::Relaxed) - before) as f64 / started.elapsed().as_secs_f64() / 1e6;
+    stop.store(true, Ordering::Relaxed);
+    for f in floods {
+        let _ = tokio::time::timeout(Duration::from_secs(10), f).await;
+    }
+    let s = Summary::of(&latencies);
+    let p99 = s.p99;
+    Ok(Metric {
+        id: "2b".into(),
+        title: "Isolation".into(),
+        method: format!(
+            "Keystroke echo ({} bytes) in one webshell session while {} other sessions run \
+             `yes` and their clients read and acknowledge as fast as they can (together \
+             {flood_mbps:.0} MB/s meanwhile). The flood clients run in the benchmark process, on \
+             the same two cores as the server, the API server and the test node.",
+            latencies.len(),
+            sizes.floods
+        ),
+        rows: vec![Row {
+            label: "echo during the floods".into(),
+            unit: "ms".into(),
+            summary: s,
+        }],
+        checks: vec![Check {
+            what: "echo p99".into(),
+            value: format!("{p99:.2} ms"),
+            goal: "≤ 10 ms".into(),
+            pass: p99 <= 10.0,
+        }],
+    })
+}
+
+/// 3: server memory per idle session.
+async fn memory(server: &ServerProc, target: &Target, sizes: &Sizes) -> anyhow::Result<Metric> {
+    // Warm up: one session opened and closed, so lazily built state is in the baseline.
+    drop(ready_socket(target, RAW_CAT, true).await?);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let baseline = server.rss_kib();
+    let mut sockets = Vec::with_capacity(sizes.idle_sessions);
+    for chunk in (0..sizes.idle_sessions).collect::<Vec<_>>().chunks(25) {
+        let opened = futures::future::try_join_all(
+            chunk.iter().map(|_| ready_socket(target, RAW_CAT, true)),
+        )
+        .await?;
+        sockets.extend(opened);
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let loaded = server.rss_kib();
+    let per = (loaded.saturating_sub(baseline)) as f64 / sockets.len() as f64;
+    for mut s in sockets {
+        let _ = s.close(None).await;
+    }
+    Ok(Metric {
+        id: "3".into(),
+        title: "Memory per idle session".into(),
+        method: format!(
+            "Server RSS with {n} idle TTY sessions (a raw `cat` each, every one past its first \
+             output and acknowledged), minus the RSS before them (after one warm-up session), \
+             divided by {n}. Baseline {baseline} KiB, loaded {loaded} KiB.",
+            n = sizes.idle_sessions
+        ),
+        rows: vec![Row {
+            label: format!("{} idle sessions", sizes.idle_sessions),
+            unit: "KiB per session".into(),
+            summary: Summary::of(&[per]),
+        }],
+        checks: vec![Check {
+            what: "memory per idle session".into(),
+            value: format!("{per:.1} KiB"),
+            goal: "≤ 64 KiB".into(),
+            pass: per <= 64.0,
+        }],
+    })
+}
+
+/// 4: many sessions each echoing known bytes through `cat` while reading.
+async fn concurrent_echo(
+    server: &ServerProc,
+    target: &Target,
+    sizes: &Sizes,
+) -> anyhow::Result<Metric> {
+    let cpu_before = server.cpu_seconds();
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..sizes.echo_sessions)
+        .map(|i| {
+            let target = target.clone();
+            let bytes = sizes.echo_bytes;
+            tokio::spawn(async move {
+                let input = noise(bytes, i as u64 + 1);
+                let mut hasher = Sha256::new();
+                let mut first = true;
+                let mut digest = |b: &[u8]| {
+                    // The first byte of the stream is the ready marker.
+                    let b = if first { &b[1..] } else { b };
+                    first = false;
+                    hasher.update(b);
+                };
+                let run = target.run(
+                    Via::Webshell,
+                    "printf R && cat",
+                    false,
+                    &input,
+                    &mut digest,
+                    0,
+                );
+                // Input ends with EOF, so cat exits once it echoed everything.
+                let outcome = tokio::time::timeout(Duration::from_secs(300), run).await;
+                let outcome = match outcome {
+                    Ok(Ok(_)) => Ok(true),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Ok(false),
+                };
+                (outcome, hex(&hasher.finalize()), sha(&input))
+            })
+        })
+        .collect();
+    let (mut ok, mut corrupt, mut wedged) = (0usize, 0usize, 0usize);
+    let mut errors = Vec::new();
+    for task in tasks {
+        let (outcome, got_sha, want_sha) = task.await?;
+        match outcome {
+            Ok(false) => wedged += 1,
+            Ok(true) if got_sha == want_sha => ok += 1,
+            Ok(true) => corrupt += 1,
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Some(e) = errors.first() {
+        bail!("{} sessions failed, e.g.: {e}", errors.len());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu = server.cpu_seconds() - cpu_before;
+    let mb = (sizes.echo_sessions * sizes.echo_bytes * 2) as f64 / 1e6;
+    Ok(Metric {
+        id: "4".into(),
+        title: "Concurrent sessions".into(),
+        method: format!(
+            "{n} webshell sessions at once, each sending {kib} KiB of its own noise into a \
+             non-TTY `cat` while reading the echo; each echo checked with sha256. Took \
+             {seconds:.1} s. Server CPU = user + system time of the server process.",
+            n = sizes.echo_sessions,
+            kib = sizes.echo_bytes >> 10
+        ),
+        rows: vec![
+            Row {
+                label: "sessions whole".into(),
+                unit: "sessions".into(),
+                summary: Summary::of(&[ok as f64]),
+            },
+            Row {
+                label: "server CPU per MB moved (both ways)".into(),
+                unit: "ms/MB".into(),
+                summary: Summary::of(&[cpu * 1000.0 / mb]),
+            },
+        ],
+        checks: vec![Check {
+            what: "lost, reordered or wedged sessions".into(),
+            value: format!("{} ({corrupt} corrupt, {wedged} wedged)", corrupt + wedged),
+            goal: "0".into(),
+            pass: corrupt + wedged == 0 && ok == sizes.echo_sessions,
+        }],
+    })
+}
+
+/// 5: a flood to a client that stops reading.
+async fn flood(server: &ServerProc, target: &Target, sizes: &Sizes) -> anyhow::Result<Metric> {
+    let mut socket = target.open_webshell("yes", true).await?;
+    // Read and acknowledge for a second, then stop reading altogether.
+    let until = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < until {
+        if let Some(Ok(Message::Binary(b))) = socket.next().await
+            && let ServerFrame::Stdout(out) = ServerFrame::from_bytes(&b)?
+        {
+            ack(&mut socket, out.len()).await?;
+        }
+    }
+    let before = server.rss_kib();
+    let mut peak = before;
+    let stalled = Instant::now();
+    while stalled.elapsed() < sizes.stall {
+        peak = peak.max(server.rss_kib());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let growth_mib = (peak.saturating_sub(before)) as f64 / 1024.0;
+    let _ = socket.close(None).await;
+    Ok(Metric {
+        id: "5".into(),
+        title: "Flood to a client that stops reading".into(),
+        method: format!(
+            "`yes` in a TTY session; the client reads and acknowledges for 1 s, then reads \
+             nothing for {} s while the server's RSS is sampled every 100 ms. (Ctrl-C during a \
+             flood in Chromium: see the browser figures.)",
+            sizes.stall.as_secs()
+        ),
+        rows: vec![Row {
+            label: "server RSS growth while the client does not read".into(),
+            unit: "MiB".into(),
+            summary: Summary::of(&[growth_mib]),
+        }],
+        checks: vec![Check {
+            what: "RSS growth".into(),
+            value: format!("{growth_mib:.2} MiB"),
+            goal: "≤ 16 MiB".into(),
+            pass: growth_mib <= 16.0,
+        }],
+    })
+}
