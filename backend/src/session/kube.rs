@@ -1,25 +1,18 @@
-//! The pod side of a session: kube-rs `exec` (WebSocket, v5.channel.k8s.io with v4 fallback)
-//! adapted to a [`RemoteProcess`].
+//! The pod side of a session: the pod `exec` subresource, as the caller, after the access
+//! check; the socket itself is [`remote_command`]'s.
 
-use futures::future::{BoxFuture, ready};
-use futures::{FutureExt, SinkExt};
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
-use kube::Api;
-use kube::api::{AttachParams, TerminalSize};
-use webshell_protocol::ErrorKind;
+use kube::api::AttachParams;
+use kube::{Api, Resource};
+use webshell_protocol::{ErrorKind, TermSize};
 
-use webshell_protocol::TermSize;
-
-use super::port::{Announce, Outcome, ProcessLauncher, RemoteProcess, ResizeSink};
+use super::port::{Outcome, ProcessLauncher, RemoteProcess};
+use super::remote_command::{self, StartError};
 use crate::access::{Asker, check_exec};
 use crate::error::{AppError, classify};
-
-/// Buffer between kube-rs's socket loop and our reader; larger reads mean fewer frames.
-const OUTPUT_BUFFER: usize = 64 * 1024;
-/// Buffer between our stdin writer and kube-rs's socket loop. kube-rs's default is 1 KiB,
-/// which cut uploads to a third of a direct exec's speed.
-const INPUT_BUFFER: usize = 64 * 1024;
 
 /// An exec into one container, started when the session knows the terminal size.
 pub struct KubeExec {
@@ -51,58 +44,21 @@ impl ProcessLauncher for KubeExec {
 impl KubeExec {
     async fn start(self, size: TermSize) -> Result<RemoteProcess, AppError> {
         check_exec(&self.access, &self.namespace, &self.pod).await?;
-        let command = self.command.clone();
         let params = AttachParams::default()
             .container(&self.container)
             .stdin(true)
             .stdout(true)
             .stderr(!self.tty)
-            .tty(self.tty)
-            .max_stdin_buf_size(INPUT_BUFFER)
-            .max_stdout_buf_size(OUTPUT_BUFFER)
-            .max_stderr_buf_size(OUTPUT_BUFFER);
-        let mut attached = match self.pods.exec(&self.pod, command.clone(), &params).await {
-            Ok(attached) => attached,
-            Err(e) => return Err(self.explain(&e).await),
-        };
-
-        let resize = match attached.terminal_size() {
-            Some(mut sizes) => {
-                // The first size goes out before any output is read, so the first prompt fits.
-                let _ = sizes.send(terminal_size(size)).await;
-                let sink = sizes
-                    .sink_map_err(|_| ())
-                    .with(|s| ready(Ok(terminal_size(s))));
-                Some(Box::pin(sink) as ResizeSink)
-            }
-            None => None,
-        };
-        let stdin = attached.stdin().map(|w| Box::new(w) as _);
-        let stdout = match attached.stdout() {
-            Some(r) => Box::new(r) as _,
-            None => return Err(exec_failed("the exec has no stdout".into())),
-        };
-        let stderr = attached.stderr().map(|r| Box::new(r) as _);
-        let status = attached.take_status();
-        // The outcome future owns the AttachedProcess: dropping the session drops it, and
-        // that closes the exec connection, which makes the kubelet hang up the process.
-        let outcome = async move {
-            let status = match status {
-                Some(status) => status.await,
-                None => None,
-            };
-            drop(attached);
-            outcome_of(status)
+            .tty(self.tty);
+        let request = kube::core::Request::new(Pod::url_path(&(), Some(&self.namespace)))
+            .exec(&self.pod, self.command.clone(), &params)
+            .map_err(|e| AppError::bad_request(format!("cannot build the exec request: {e}")))?;
+        let client = self.pods.clone().into_client();
+        match remote_command::start(&client, request, self.tty, size, self.command.clone()).await {
+            Ok(process) => Ok(process),
+            Err(StartError::Kube(e)) => Err(self.explain(&e).await),
+            Err(e) => Err(e.to_app_error()),
         }
-        .boxed();
-        Ok(RemoteProcess {
-            stdin,
-            stdout,
-            stderr,
-            resize,
-            outcome,
-            command: Announce::Now(command),
-        })
     }
 
     /// Turns a failed exec into a clear error. The WebSocket upgrade only tells the status
@@ -134,13 +90,6 @@ impl KubeExec {
                 .unwrap_or(AppError::new(ErrorKind::ExecFailed, err.message)),
             Err(_) => AppError::new(ErrorKind::ExecFailed, err.message),
         }
-    }
-}
-
-fn terminal_size(s: TermSize) -> TerminalSize {
-    TerminalSize {
-        width: s.cols,
-        height: s.rows,
     }
 }
 

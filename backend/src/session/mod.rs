@@ -21,6 +21,7 @@ pub mod error;
 pub mod kube;
 pub mod port;
 pub mod probe;
+pub mod remote_command;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;

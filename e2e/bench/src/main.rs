@@ -42,6 +42,9 @@ enum Command {
         /// Repetitions of each throughput case.
         #[arg(long, default_value_t = 3)]
         reps: usize,
+        /// Run only these metrics (e.g. `3,2b`); default: all.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
     },
     /// Writes BENCHMARKS.md from the results.
     Report {
@@ -69,10 +72,10 @@ async fn main() -> anyhow::Result<()> {
             out,
             smoke,
             reps,
+            only,
         } => {
-            let results =
-                metrics::run_all(&server_bin, &kubectl, smoke, if smoke { 1 } else { reps })
-                    .await?;
+            let reps = if smoke { 1 } else { reps };
+            let results = metrics::run_all(&server_bin, &kubectl, smoke, reps, &only).await?;
             std::fs::write(&out, serde_json::to_string_pretty(&results)?)
                 .with_context(|| format!("writing {}", out.display()))?;
             eprintln!("bench: results in {}", out.display());

@@ -137,6 +137,15 @@ impl ServerProc {
         bail!("the server did not start; see bench-server.log")
     }
 
+    /// Stops the server the way an orchestrator does: SIGTERM, then a bounded wait.
+    async fn stop(mut self) {
+        let _ = tokio::process::Command::new("kill")
+            .arg(self.pid.to_string())
+            .status()
+            .await;
+        let _ = tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await;
+    }
+
     fn rss_kib(&self) -> u64 {
         std::fs::read_to_string(format!("/proc/{}/status", self.pid))
             .ok()
@@ -208,7 +217,9 @@ pub async fn run_all(
     kubectl: &Path,
     smoke: bool,
     reps: usize,
+    only: &[String],
 ) -> anyhow::Result<Results> {
+    let wanted = |id: &str| only.is_empty() || only.iter().any(|o| o == id);
     let _ = rlimit::increase_nofile_limit(65_536);
     let sizes = Sizes::new(smoke);
     let kubeconfig = testcluster::kubeconfig_path();
@@ -224,19 +235,31 @@ pub async fn run_all(
         pod: "bash-pod".into(),
     };
     let mut metrics = Vec::new();
-    eprintln!("bench: 3 memory per idle session");
-    metrics.push(memory(&server, &target, &sizes).await?);
-    eprintln!("bench: 1 throughput");
-    metrics.push(throughput(&target, &sizes, reps).await?);
-    eprintln!("bench: 2 keystroke echo");
-    metrics.push(keystrokes(&target, &sizes).await?);
-    eprintln!("bench: 2b isolation");
-    metrics.push(isolation(&target, &sizes).await?);
-    eprintln!("bench: 4 concurrent echo");
-    metrics.push(concurrent_echo(&server, &target, &sizes).await?);
-    eprintln!("bench: 5 flood to a stalled client");
-    metrics.push(flood(&server, &target, &sizes).await?);
-    drop(server.child);
+    if wanted("3") {
+        eprintln!("bench: 3 memory per idle session");
+        metrics.push(memory(&server, &target, &sizes).await?);
+    }
+    if wanted("1") {
+        eprintln!("bench: 1 throughput");
+        metrics.push(throughput(&target, &sizes, reps).await?);
+    }
+    if wanted("2") {
+        eprintln!("bench: 2 keystroke echo");
+        metrics.push(keystrokes(&target, &sizes).await?);
+    }
+    if wanted("2b") {
+        eprintln!("bench: 2b isolation");
+        metrics.push(isolation(&target, &sizes).await?);
+    }
+    if wanted("4") {
+        eprintln!("bench: 4 concurrent echo");
+        metrics.push(concurrent_echo(&server, &target, &sizes).await?);
+    }
+    if wanted("5") {
+        eprintln!("bench: 5 flood to a stalled client");
+        metrics.push(flood(&server, &target, &sizes).await?);
+    }
+    server.stop().await;
     Ok(Results {
         smoke,
         machine: machine(),
