@@ -85,6 +85,9 @@ pub enum UpstreamError {
 
 type Pool = BoxCloneSyncService<Request<Body>, Response<Incoming>, BoxError>;
 
+/// Idle connections kept to the API server.
+const POOL_IDLE: usize = 8;
+
 /// The API server and the connection pool every caller's client shares.
 #[derive(Clone)]
 pub struct Upstream {
@@ -96,6 +99,8 @@ pub struct Upstream {
     server_auth: Option<Arc<AuthLayer>>,
     identity: ServerIdentity,
     timeout: Duration,
+    /// The server's own client, made once: every call with [`Credential::Server`] shares it.
+    server_client: Arc<std::sync::OnceLock<kube::Client>>,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -133,8 +138,13 @@ impl Upstream {
         let https = config
             .rustls_https_connector_with_connector(http)
             .map_err(UpstreamError::Client)?;
+        // A burst of session starts opens many connections at once; keep a few for reuse, not
+        // all of them (each holds TLS state and buffers).
         let client: hyper_util::client::legacy::Client<_, Body> =
-            hyper_util::client::legacy::Builder::new(TokioExecutor::new()).build(https);
+            hyper_util::client::legacy::Builder::new(TokioExecutor::new())
+                .pool_max_idle_per_host(POOL_IDLE)
+                .pool_idle_timeout(Duration::from_secs(30))
+                .build(https);
         let pool = ServiceBuilder::new()
             .layer(config.base_uri_layer())
             .layer(
@@ -152,6 +162,7 @@ impl Upstream {
             server_auth: server_auth.map(Arc::new),
             identity,
             timeout,
+            server_client: Arc::default(),
         })
     }
 
@@ -168,6 +179,17 @@ impl Upstream {
     /// A client acting with `credential`. Fails for a credential this pool must not carry,
     /// or a name that cannot be a header value.
     pub fn client(&self, credential: &Credential) -> Result<kube::Client, AppError> {
+        if matches!(credential, Credential::Server) && self.identity == ServerIdentity::Keep {
+            if let Some(client) = self.server_client.get() {
+                return Ok(client.clone());
+            }
+            let client = self.build_client(credential)?;
+            return Ok(self.server_client.get_or_init(|| client).clone());
+        }
+        self.build_client(credential)
+    }
+
+    fn build_client(&self, credential: &Credential) -> Result<kube::Client, AppError> {
         let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::new();
         let server_auth = match (credential, self.identity) {
             (Credential::Server, ServerIdentity::Keep) => self.server_auth.clone(),

@@ -286,11 +286,8 @@ async fn read_loop(
             continue;
         };
         match channel {
-            STDOUT => {
-                if stdout.write_all(payload).await.is_err() {
-                    break;
-                }
-            }
+            STDOUT if stdout.write_all(payload).await.is_err() => break,
+            STDOUT => {}
             STDERR => match stderr.as_mut() {
                 Some(pipe) => {
                     if pipe.write_all(payload).await.is_err() {

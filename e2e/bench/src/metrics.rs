@@ -698,7 +698,7 @@ async fn memory(server: &ServerProc, target: &Target, sizes: &Sizes) -> anyhow::
     tokio::time::sleep(Duration::from_secs(2)).await;
     let baseline = server.rss_kib();
     let mut sockets = Vec::with_capacity(sizes.idle_sessions);
-    for chunk in (0..sizes.idle_sessions).collect::<Vec<_>>().chunks(25) {
+    for chunk in (0..sizes.idle_sessions).collect::<Vec<_>>().chunks(10) {
         let opened = futures::future::try_join_all(
             chunk.iter().map(|_| ready_socket(target, RAW_CAT, true)),
         )
