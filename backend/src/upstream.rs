@@ -85,6 +85,9 @@ pub enum UpstreamError {
 
 type Pool = BoxCloneSyncService<Request<Body>, Response<Incoming>, BoxError>;
 
+/// The kernel receive buffer of connections to the API server.
+const UPSTREAM_RECV_BUFFER: usize = 64 * 1024;
+
 /// Idle connections kept to the API server.
 const POOL_IDLE: usize = 8;
 
@@ -135,6 +138,9 @@ impl Upstream {
         http.set_connect_timeout(Some(timeout));
         // Keystrokes are single bytes: no Nagle delay on the way to the API server either.
         http.set_nodelay(true);
+        // A small receive window on these sockets: output the browser has not taken yet waits
+        // upstream, not in megabytes of kernel buffer that a Ctrl-C would have to wait behind.
+        http.set_recv_buffer_size(Some(UPSTREAM_RECV_BUFFER));
         let https = config
             .rustls_https_connector_with_connector(http)
             .map_err(UpstreamError::Client)?;
