@@ -6,11 +6,12 @@ use webshell_protocol::rest::Pod;
 use crate::api;
 use crate::app::Target;
 
-/// Pods whose name contains `query` (case-insensitive), in the server's order.
+/// Pods whose name contains `query` (ASCII case-insensitive: Kubernetes names are ASCII; a
+/// Unicode-aware lowercase would pull its case tables into the wasm), in the server's order.
 pub fn filter_pods<'a>(pods: &'a [Pod], query: &str) -> Vec<&'a Pod> {
-    let query = query.trim().to_lowercase();
+    let query = query.trim().to_ascii_lowercase();
     pods.iter()
-        .filter(|p| p.name.to_lowercase().contains(&query))
+        .filter(|p| p.name.to_ascii_lowercase().contains(&query))
         .collect()
 }
 
@@ -96,7 +97,7 @@ fn pod_row(
             });
         }
     });
-    let phase_class = format!("phase phase-{}", pod.phase.to_lowercase());
+    let phase_class = format!("phase phase-{}", pod.phase.to_ascii_lowercase());
     let containers = if pod.containers.len() > 1 {
         format!("{} containers", pod.containers.len())
     } else {
