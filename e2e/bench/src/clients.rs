@@ -203,22 +203,10 @@ impl Target {
             })
             .await?;
         }
-        let mut stdin = process.stdin().context("stdin")?;
+        let stdin = process.stdin().context("stdin")?;
         let mut stdout = process.stdout().context("stdout")?;
         let status = process.take_status().context("status")?;
-        let (go, ready) = tokio::sync::oneshot::channel::<()>();
-        let input = input.to_vec();
-        let writer = tokio::spawn(async move {
-            if !input.is_empty() && ready.await.is_ok() {
-                stdin.write_all(&input).await?;
-                if !tty {
-                    stdin.shutdown().await?;
-                }
-            }
-            anyhow::Ok(stdin)
-        });
-        read_to_end(&mut stdout, sink, go).await?;
-        let _stdin = writer.await??;
+        let _stdin = feed_and_read(stdin, &mut stdout, input, tty, sink).await?;
         let status = status.await;
         match status.and_then(|s| s.status) {
             Some(s) if s == "Success" => Ok(()),
@@ -269,28 +257,44 @@ impl Target {
             .kill_on_drop(true)
             .spawn()
             .context("starting kubectl")?;
-        let mut stdin = child.stdin.take().context("stdin")?;
+        let stdin = child.stdin.take().context("stdin")?;
         let mut stdout = child.stdout.take().context("stdout")?;
-        let (go, ready) = tokio::sync::oneshot::channel::<()>();
-        let input = input.to_vec();
-        let writer = tokio::spawn(async move {
-            if !input.is_empty() && ready.await.is_ok() {
-                stdin.write_all(&input).await?;
-                if !tty {
-                    stdin.shutdown().await?;
-                }
-            }
-            // A TTY session's stdin stays open until the command is done: EOF would end it.
-            anyhow::Ok(stdin)
-        });
-        read_to_end(&mut stdout, sink, go).await?;
+        let stdin = feed_and_read(stdin, &mut stdout, input, tty, sink).await?;
         let status = child.wait().await?;
-        drop(writer.await??);
+        drop(stdin);
         if !status.success() {
             bail!("kubectl exited with {status}");
         }
         Ok(())
     }
+}
+
+/// Reads everything into `sink` while a task writes `input` once the first byte arrived (then
+/// EOF without a TTY; a TTY session's stdin stays open until the command is done, as EOF
+/// would end it). Returns stdin, to be dropped once the command ended.
+async fn feed_and_read<W>(
+    mut stdin: W,
+    stdout: &mut (impl tokio::io::AsyncRead + Unpin),
+    input: &[u8],
+    tty: bool,
+    sink: &mut (dyn FnMut(&[u8]) + Send),
+) -> anyhow::Result<W>
+where
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (go, ready) = tokio::sync::oneshot::channel::<()>();
+    let input = input.to_vec();
+    let writer = tokio::spawn(async move {
+        if !input.is_empty() && ready.await.is_ok() {
+            stdin.write_all(&input).await?;
+            if !tty {
+                stdin.shutdown().await?;
+            }
+        }
+        anyhow::Ok(stdin)
+    });
+    read_to_end(stdout, sink, go).await?;
+    writer.await?
 }
 
 /// Reads everything into `sink`, firing `go` at the first byte.
