@@ -411,6 +411,11 @@ impl OutputPump<'_> {
             if self.send_read(which, buf, n).await.is_err() {
                 return SessionError::BrowserGone("socket closed");
             }
+            if n >= COPY_BELOW {
+                // A flood yields after each large frame, so that a keystroke's echo in another
+                // session does not wait behind it on the same worker thread.
+                tokio::task::yield_now().await;
+            }
         }
         if self.data.send(SocketCommand::Flush).await.is_err() {
             return SessionError::BrowserGone("socket closed");

@@ -48,9 +48,10 @@ enum Command {
     },
     /// Writes BENCHMARKS.md from the results.
     Report {
-        /// Results of `run`.
-        #[arg(long)]
-        results: PathBuf,
+        /// Results of `run`. Given several times, a later file's metric replaces an earlier
+        /// file's metric of the same id (to refresh some metrics with `run --only`).
+        #[arg(long, required = true)]
+        results: Vec<PathBuf>,
         /// Results of the browser benchmark (optional).
         #[arg(long)]
         browser: Option<PathBuf>,
@@ -86,8 +87,17 @@ async fn main() -> anyhow::Result<()> {
             dist,
             out,
         } => {
-            let results: metrics::Results =
-                serde_json::from_str(&std::fs::read_to_string(&results)?)?;
+            let mut merged: Option<metrics::Results> = None;
+            for path in &results {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                let next: metrics::Results = serde_json::from_str(&text)?;
+                merged = Some(match merged {
+                    Some(earlier) => earlier.updated_by(next),
+                    None => next,
+                });
+            }
+            let results = merged.context("no results")?;
             let browser = match browser.filter(|p| p.exists()) {
                 Some(p) => Some(serde_json::from_str(&std::fs::read_to_string(p)?)?),
                 None => None,
