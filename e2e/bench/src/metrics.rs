@@ -230,7 +230,7 @@ impl Sizes {
                 throughput: 256 << 20,
                 keystrokes: 10_000,
                 floods: 100,
-                isolation_keystrokes: 200,
+                isolation_keystrokes: 40,
                 idle_sessions: 1_000,
                 echo_sessions: 1_000,
                 echo_bytes: 1 << 20,
