@@ -20,6 +20,8 @@ use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use serde::Serialize;
 use webshell_protocol::rest::AuthMode;
 
+use crate::metrics::Metrics;
+
 /// Lines waiting to be written, at most.
 const QUEUE: usize = 4096;
 
@@ -101,6 +103,12 @@ pub struct Ending {
     pub close_code: Option<u16>,
     /// Why it ended, for a person.
     pub close_reason: String,
+    /// Why it ended, as a fixed word for machines (`exited`, `browser_gone`, `exec_failed`,
+    /// `idle`, `max_duration`, `stalled`, `no_size`, `protocol_error`, `shutdown`).
+    pub cause: &'static str,
+    /// When the exec failed: the error kind (`Forbidden`, `NotFound`, `NoShell`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exec_error: Option<&'static str>,
 }
 
 /// One line.
@@ -145,11 +153,13 @@ enum Line<'a> {
     },
 }
 
-/// The audit log's writer; cheap to clone.
+/// The audit log's writer; cheap to clone. It also counts what it records in the
+/// [`Metrics`], so the two never disagree.
 #[derive(Clone)]
 pub struct Audit {
     queue: Option<SyncSender<String>>,
     dropped: Arc<AtomicU64>,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Audit {
@@ -160,12 +170,13 @@ impl std::fmt::Debug for Audit {
 
 impl Audit {
     /// Opens the sink (creating the file, appending) and starts the writer thread.
-    pub fn open(sink: &AuditSink) -> std::io::Result<Audit> {
+    pub fn open(sink: &AuditSink, metrics: Arc<Metrics>) -> std::io::Result<Audit> {
         let mut out: Box<dyn Write + Send> = match sink {
             AuditSink::Off => {
                 return Ok(Audit {
                     queue: None,
                     dropped: Arc::default(),
+                    metrics,
                 });
             }
             AuditSink::Stdout => Box::new(std::io::stdout()),
@@ -190,11 +201,13 @@ impl Audit {
         Ok(Audit {
             queue: Some(queue),
             dropped: Arc::default(),
+            metrics,
         })
     }
 
     /// A session started.
     pub fn session_start(&self, session_id: &str, actor: &Actor, target: &Target, start: Time) {
+        self.metrics.session_started();
         self.write(&Line::SessionStart {
             time: now().rfc3339(),
             session_id,
@@ -214,6 +227,9 @@ impl Audit {
         ending: &Ending,
     ) {
         let end = now();
+        let lasted = end.0.duration_since(start.0).unwrap_or_default();
+        self.metrics
+            .session_ended(ending.cause, ending.exec_error, lasted);
         self.write(&Line::SessionEnd {
             time: end.rfc3339(),
             session_id,
@@ -228,13 +244,14 @@ impl Audit {
     /// A request was refused.
     pub fn refused(
         &self,
-        cause: &str,
+        cause: &'static str,
         status: u16,
         actor: &Actor,
         method: &str,
         path: &str,
         reason: &str,
     ) {
+        self.metrics.refused(cause);
         self.write(&Line::Refused {
             time: now().rfc3339(),
             cause,
@@ -249,7 +266,7 @@ impl Audit {
     /// An HTTP request was refused with `error`.
     pub fn refused_request(
         &self,
-        cause: &str,
+        cause: &'static str,
         error: &crate::error::AppError,
         actor: &Actor,
         request: &axum::extract::Request,
@@ -346,7 +363,7 @@ mod tests {
     fn session_lines_carry_who_what_when_and_how_it_ended() {
         let path = std::env::temp_dir().join(format!("webshell-audit-{}.log", std::process::id()));
         let _ = std::fs::remove_file(&path);
-        let audit = Audit::open(&AuditSink::File(path.clone())).unwrap();
+        let audit = Audit::open(&AuditSink::File(path.clone()), Arc::default()).unwrap();
         let start = now();
         audit.session_start("s1", &actor(), &target(), start);
         let ending = Ending {
@@ -355,6 +372,8 @@ mod tests {
             exit_code: Some(0),
             close_code: Some(1000),
             close_reason: "process exited with code 0".into(),
+            cause: "exited",
+            exec_error: None,
         };
         audit.session_end("s1", &actor(), &target(), start, &ending);
         audit.refused(

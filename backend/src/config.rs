@@ -178,6 +178,31 @@ pub struct Args {
     /// Where audit lines go: a file path, `-` for stdout, or `off`.
     #[arg(long, env = "WEBSHELL_AUDIT_LOG", default_value = "-")]
     pub audit_log: AuditSink,
+
+    /// Address of the operations listener: /healthz, /readyz and /metrics (Prometheus),
+    /// without the Host check, for kubelet probes and scrapers. Off by default; never expose
+    /// it to people (it tells how many sessions run).
+    #[arg(long, env = "WEBSHELL_OPS_LISTEN")]
+    pub ops_listen: Option<SocketAddr>,
+    /// The diagnostic log's form on stderr: `pretty` for people, `json` for collectors.
+    /// RUST_LOG filters it (default: info).
+    #[arg(long, env = "WEBSHELL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+    /// On SIGTERM or Ctrl-C: how long running sessions get to close (each is told the
+    /// server is shutting down, close code 1001) before the server exits. Keep it below the
+    /// pod's terminationGracePeriodSeconds.
+    #[arg(long, env = "WEBSHELL_SHUTDOWN_DRAIN", default_value = "20s", value_parser = humantime::parse_duration)]
+    pub shutdown_drain: Duration,
+}
+
+/// The values of `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line, with the span fields (session id, user, namespace, pod,
+    /// container).
+    Json,
 }
 
 /// The values of `--auth`.

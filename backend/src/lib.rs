@@ -11,8 +11,11 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod lifecycle;
 pub mod limits;
+pub mod metrics;
 pub mod names;
+pub mod ops;
 pub mod pods;
 pub mod security;
 pub mod serving;
@@ -60,7 +63,8 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(tower_http::compression::CompressionLayer::new());
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
         .merge(signed_in)
         .merge(sign_in)
         .route(

@@ -66,6 +66,51 @@ pub async fn load_tls(files: &TlsFiles) -> Result<RustlsConfig, String> {
         })
 }
 
+/// Serves the app on `listener`, and the operations routes on `ops`, until `signal` resolves;
+/// then drains as [`crate::lifecycle`] describes: readiness fails and sessions are told at
+/// once, the servers stop once every session ended or `drain` ran out.
+pub async fn serve_and_drain(
+    listener: TcpListener,
+    ops: Option<TcpListener>,
+    state: AppState,
+    signal: impl Future<Output = ()> + Send + 'static,
+    drain: Duration,
+    options: ServeOptions,
+) -> std::io::Result<()> {
+    let lifecycle = state.lifecycle.clone();
+    let (stopped, stop_serving) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        signal.await;
+        lifecycle.begin_drain();
+        if !lifecycle.sessions_ended(drain).await {
+            tracing::warn!(
+                sessions = lifecycle.running_sessions(),
+                "drain period over; ending the remaining sessions"
+            );
+        }
+        let _ = stopped.send(true);
+    });
+    let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stopped| *stopped).await;
+    };
+    if let Some(ops) = ops {
+        tracing::info!(address = %ops.local_addr()?, "operations listener (/healthz, /readyz, /metrics)");
+        let router = crate::ops::router(state.clone());
+        let stop = until_stopped(stop_serving.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(ops, router).with_graceful_shutdown(stop).await {
+                tracing::error!(error = %e, "operations listener failed");
+            }
+        });
+    }
+    let options = ServeOptions {
+        // Sessions had the drain period already; requests still in flight get a moment.
+        drain: Duration::from_secs(2),
+        ..options
+    };
+    serve_with(listener, state, until_stopped(stop_serving), options).await
+}
+
 /// Serves `state` on `listener` until `shutdown` resolves.
 pub async fn serve_with(
     listener: TcpListener,

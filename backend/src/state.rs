@@ -8,7 +8,10 @@ use webshell_protocol::rest::AuthMode;
 
 use crate::audit::{Audit, AuditSink};
 use crate::auth::{Auth, AuthSettings, Identity, who_am_i};
+use crate::lifecycle::Lifecycle;
 use crate::limits::{Limiter, SessionLimits};
+use crate::metrics::Metrics;
+use crate::ops::Readiness;
 use crate::session::SessionConfig;
 use crate::site::Site;
 use crate::terminal::{KubeLaunchers, Launchers};
@@ -89,6 +92,12 @@ pub struct AppState {
     pub web_headers: Arc<WebHeaders>,
     /// Makes the process of each terminal session (the pod `exec`; tests swap in fakes).
     pub launchers: Arc<dyn Launchers>,
+    /// What `/metrics` reports.
+    pub metrics: Arc<Metrics>,
+    /// Serving or draining, and the running sessions.
+    pub lifecycle: Arc<Lifecycle>,
+    /// The last API server check of `/readyz`.
+    pub readiness: Arc<Readiness>,
 }
 
 impl AppState {
@@ -113,8 +122,10 @@ impl AppState {
             AuthMode::Token | AuthMode::Oidc => ServerIdentity::Drop,
         };
         let (config, context) = settings.kube;
+        let metrics = Arc::new(Metrics::new());
         let upstream = Upstream::new(config, context, identity, settings.apiserver_timeout)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?
+            .with_metrics(metrics.clone());
         // Who `local` mode acts as, for the audit log; best effort, the API may be down.
         let server = match mode {
             AuthMode::Local => who_am_i(&upstream, &Credential::Server, AuthMode::Local)
@@ -135,7 +146,8 @@ impl AppState {
             server,
         )
         .await?;
-        let audit = Audit::open(&settings.audit).map_err(|e| format!("--audit-log: {e}"))?;
+        let audit = Audit::open(&settings.audit, metrics.clone())
+            .map_err(|e| format!("--audit-log: {e}"))?;
         Ok(AppState {
             site: Arc::new(site),
             auth: Arc::new(auth),
@@ -147,6 +159,9 @@ impl AppState {
             launchers: settings
                 .launchers
                 .unwrap_or_else(|| Arc::new(KubeLaunchers)),
+            metrics,
+            lifecycle: Arc::new(Lifecycle::new()),
+            readiness: Arc::default(),
         })
     }
 }

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt, future};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
+use std::sync::Arc;
 use tracing::{Instrument, Span, info_span};
 use webshell_protocol::{
     BEARER_SUBPROTOCOL_PREFIX, Frame, MAX_FRAME_BYTES, SUBPROTOCOL, Version, close_code,
@@ -21,6 +22,7 @@ use crate::access::Asker;
 use crate::audit::{self, Actor, Audit};
 use crate::auth::Caller;
 use crate::error::AppError;
+use crate::lifecycle::Lifecycle;
 use crate::limits::SessionPermit;
 use crate::names::validate;
 use crate::session::kube::KubeExec;
@@ -150,6 +152,7 @@ struct SessionStart {
     session: Session,
     launcher: Box<dyn ProcessLauncher>,
     audit: Audit,
+    lifecycle: Arc<Lifecycle>,
     actor: Actor,
     target: audit::Target,
     permit: SessionPermit,
@@ -174,6 +177,25 @@ impl FromRequestParts<AppState> for Admitted {
             ));
         };
         let refuse = |ws, e| refuse_upgrade(ws, &offered, e);
+        if state.lifecycle.is_draining() {
+            let e = AppError::new(
+                webshell_protocol::ErrorKind::ShuttingDown,
+                "the server is shutting down; reconnect to reach another one",
+            );
+            let actor = Actor::anonymous(
+                state.auth.mode(),
+                crate::auth::source_of_parts(&parts.extensions),
+            );
+            state.audit.refused(
+                "shutdown",
+                e.kind.http_status(),
+                &actor,
+                "GET",
+                parts.uri.path(),
+                &e.message,
+            );
+            return Err(refuse(ws, e));
+        }
         let caller = match Caller::from_request_parts(parts, state).await {
             Ok(caller) => caller,
             Err(e) => return Err(refuse(ws, e)),
@@ -209,9 +231,9 @@ impl FromRequestParts<AppState> for Admitted {
             Err(e) => return Err(refuse(ws, e)),
         };
         let session = Session {
-            id: session_id(),
-            config: state.session.clone(),
-            version,
+            stop: state.lifecycle.session_stop(),
+            bytes: state.metrics.bytes(),
+            ..Session::new(session_id(), state.session.clone(), version)
         };
         let span = info_span!("session", id = %session.id, user = %caller.identity.user,
             namespace = %target.namespace, pod = %target.pod, container = %target.container);
@@ -219,6 +241,7 @@ impl FromRequestParts<AppState> for Admitted {
             session,
             launcher,
             audit: state.audit.clone(),
+            lifecycle: state.lifecycle.clone(),
             actor: caller.actor(),
             target: audit::Target {
                 cluster: state.upstream.context().to_owned(),
@@ -254,12 +277,13 @@ impl SessionStart {
             session,
             launcher,
             audit,
+            lifecycle,
             actor,
             target,
             permit,
             span,
         } = self;
-        async move {
+        let session = async move {
             let started = audit::now();
             let id = session.id.clone();
             audit.session_start(&id, &actor, &target, started);
@@ -267,9 +291,8 @@ impl SessionStart {
             let ending = session.run(launcher, tx, rx).await;
             audit.session_end(&id, &actor, &target, started, &ending);
             drop(permit);
-        }
-        .instrument(span)
-        .await
+        };
+        lifecycle.track(session.instrument(span)).await
     }
 }
 

@@ -32,6 +32,7 @@ use tower::util::BoxCloneSyncService;
 use tower::{BoxError, Layer, ServiceBuilder, ServiceExt};
 
 use crate::error::AppError;
+use crate::metrics::Metrics;
 
 /// How one caller's requests authenticate to the API server.
 #[derive(Clone)]
@@ -104,6 +105,8 @@ pub struct Upstream {
     timeout: Duration,
     /// The server's own client, made once: every call with [`Credential::Server`] shares it.
     server_client: Arc<std::sync::OnceLock<kube::Client>>,
+    /// Where call latencies are recorded.
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Upstream {
@@ -169,7 +172,33 @@ impl Upstream {
             identity,
             timeout,
             server_client: Arc::default(),
+            metrics: Arc::default(),
         })
+    }
+
+    /// Records call latencies in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Upstream {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Whether the API server answers: `/readyz` with no credential (the default
+    /// `system:public-info-viewer` role allows it). Any answer below 500, even a refusal of
+    /// anonymous calls, means it is reachable; no answer within the timeout means it is not.
+    pub async fn reachable(&self) -> Result<(), String> {
+        let request = Request::get("/readyz")
+            .body(Body::empty())
+            .map_err(|e| e.to_string())?;
+        let call = self.pool.clone().oneshot(request);
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(response)) if response.status().as_u16() < 500 => Ok(()),
+            Ok(Ok(response)) => Err(format!("the API server answered {}", response.status())),
+            Ok(Err(e)) => Err(format!("the API server is unreachable: {e}")),
+            Err(_) => Err(format!(
+                "the API server did not answer within {}",
+                humantime::format_duration(self.timeout)
+            )),
+        }
     }
 
     /// The context name for audit lines.
@@ -244,6 +273,7 @@ impl Upstream {
                 request
             })
             .service(self.pool.clone());
+        let with_headers = timed(with_headers, self.metrics.clone());
         Ok(match server_auth {
             Some(auth) => kube::Client::new(
                 auth.layer(with_headers).map_err(BoxError::from),
@@ -252,6 +282,34 @@ impl Upstream {
             None => kube::Client::new(with_headers, self.default_namespace.clone()),
         })
     }
+}
+
+/// Times each call to its response headers (including timeouts and connection failures) into
+/// the metrics.
+fn timed<S>(
+    inner: S,
+    metrics: Arc<Metrics>,
+) -> BoxCloneSyncService<Request<Body>, Response<Incoming>, BoxError>
+where
+    S: tower::Service<Request<Body>, Response = Response<Incoming>, Error = BoxError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    BoxCloneSyncService::new(tower::service_fn(move |request: Request<Body>| {
+        let inner = inner.clone();
+        let metrics = metrics.clone();
+        async move {
+            let method = request.method().clone();
+            let started = std::time::Instant::now();
+            let result = inner.oneshot(request).await;
+            let status = result.as_ref().ok().map(|r| r.status().as_u16());
+            metrics.apiserver_call(&method, status, started.elapsed());
+            result
+        }
+    }))
 }
 
 /// Loads the API server's configuration: an explicit kubeconfig and context, or the usual

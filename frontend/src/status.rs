@@ -99,6 +99,7 @@ pub fn error_kind_label(kind: ErrorKind) -> &'static str {
         ErrorKind::TooMany => "limit reached",
         ErrorKind::Timeout => "timed out",
         ErrorKind::UpstreamTimeout => "Kubernetes API timed out",
+        ErrorKind::ShuttingDown => "server shutting down",
     }
 }
 

@@ -238,11 +238,14 @@ pub enum ErrorKind {
     Timeout,
     /// The Kubernetes API server did not answer in time.
     UpstreamTimeout,
+    /// The server is shutting down (a rollout or a drain): reconnect, and another replica
+    /// answers.
+    ShuttingDown,
 }
 
 impl ErrorKind {
     /// Wire values, in order; new kinds are appended, so `Other` keeps its value.
-    const WIRE: [ErrorKind; 11] = [
+    const WIRE: [ErrorKind; 12] = [
         Self::BadRequest,
         Self::NotFound,
         Self::Forbidden,
@@ -254,6 +257,7 @@ impl ErrorKind {
         Self::TooMany,
         Self::Timeout,
         Self::UpstreamTimeout,
+        Self::ShuttingDown,
     ];
 
     /// The HTTP status a REST error of this kind carries.
@@ -269,6 +273,7 @@ impl ErrorKind {
             Self::Other => 500,
             Self::Upstream => 502,
             Self::UpstreamTimeout => 504,
+            Self::ShuttingDown => 503,
         }
     }
 
@@ -284,6 +289,8 @@ impl ErrorKind {
             Self::TooMany => close_code::TOO_MANY,
             Self::Upstream => close_code::UPSTREAM,
             Self::UpstreamTimeout => close_code::UPSTREAM_TIMEOUT,
+            // The standard code: browsers and proxies know it means "come back later".
+            Self::ShuttingDown => close_code::GOING_AWAY,
         }
     }
 
@@ -301,6 +308,7 @@ impl ErrorKind {
             Self::TooMany => "TooMany",
             Self::Timeout => "Timeout",
             Self::UpstreamTimeout => "UpstreamTimeout",
+            Self::ShuttingDown => "ShuttingDown",
         }
     }
 }

@@ -356,7 +356,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Source {
     }
 }
 
-fn source_of_parts(extensions: &axum::http::Extensions) -> IpAddr {
+/// The client address of a request's parts (see [`source_of`]).
+pub fn source_of_parts(extensions: &axum::http::Extensions) -> IpAddr {
     extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())

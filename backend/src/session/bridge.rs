@@ -34,6 +34,7 @@ use webshell_protocol::{
 
 use super::port::{Announce, Outcome, RemoteProcess, ResizeSink};
 use super::{Incoming, SessionConfig, SessionError, SocketCommand, SocketEvent, next_frame};
+use crate::metrics::ByteCounters;
 
 /// Read size for process output; one frame carries at most this much.
 pub const READ_CHUNK: usize = 32 * 1024;
@@ -65,11 +66,13 @@ pub struct Flow {
     pub bytes_in: AtomicU64,
     /// Output payload sent.
     pub bytes_out: AtomicU64,
+    /// The server-wide byte counters (metrics).
+    counters: ByteCounters,
 }
 
 impl Flow {
-    /// A fresh flow, starting now.
-    pub fn new() -> Arc<Flow> {
+    /// A fresh flow, starting now, also counting into `counters`.
+    pub fn new(counters: ByteCounters) -> Arc<Flow> {
         Arc::new(Flow {
             started: Instant::now(),
             unacked: AtomicU64::new(0),
@@ -78,6 +81,7 @@ impl Flow {
             last_heard: AtomicU64::new(0),
             bytes_in: AtomicU64::new(0),
             bytes_out: AtomicU64::new(0),
+            counters,
         })
     }
 
@@ -292,6 +296,7 @@ impl InputPump<'_> {
         self.flow
             .bytes_in
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.flow.counters.to_process.inc_by(bytes.len() as u64);
         let pieces: Vec<Vec<u8>> = if bytes.len() <= MAX_STDIN_CHUNK {
             vec![bytes]
         } else {
@@ -499,6 +504,7 @@ impl OutputPump<'_> {
     fn account(&self, n: usize) {
         self.flow.active();
         self.flow.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+        self.flow.counters.to_browser.inc_by(n as u64);
         if self.version.flow_control() {
             self.flow.unacked.fetch_add(n as u64, Ordering::AcqRel);
         }

@@ -35,6 +35,9 @@ pub enum SessionError {
     /// full) for the stall timeout.
     #[error("the browser did not take output for {}; the session was ended", human(*.0))]
     ClientStalled(Duration),
+    /// The server is shutting down (SIGTERM): the person reconnects to another replica.
+    #[error("the server is shutting down; reconnect to continue")]
+    ShuttingDown,
     /// The exec failed: refused, not found, no shell, unreachable API server, …
     #[error("{0}")]
     Failed(#[from] AppError),
@@ -52,7 +55,24 @@ impl SessionError {
             | SessionError::MaxDuration(_)
             | SessionError::ClientStalled(_) => ErrorKind::Timeout,
             SessionError::Failed(e) => e.kind,
+            SessionError::ShuttingDown => ErrorKind::ShuttingDown,
             SessionError::BrowserGone(_) => ErrorKind::Other,
+        }
+    }
+
+    /// How the session ended, as a fixed word for the audit log and metrics.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            SessionError::BrowserGone(_) => "browser_gone",
+            SessionError::NoSize(_) => "no_size",
+            SessionError::EarlyInput(_) | SessionError::BadFrame(_) | SessionError::TextMessage => {
+                "protocol_error"
+            }
+            SessionError::Idle(_) => "idle",
+            SessionError::MaxDuration(_) => "max_duration",
+            SessionError::ClientStalled(_) => "stalled",
+            SessionError::ShuttingDown => "shutdown",
+            SessionError::Failed(_) => "exec_failed",
         }
     }
 
@@ -114,6 +134,7 @@ mod tests {
                 SessionError::Failed(AppError::forbidden("x".repeat(500))),
                 close_code::FORBIDDEN,
             ),
+            (SessionError::ShuttingDown, close_code::GOING_AWAY),
         ];
         for (error, code) in cases {
             let (got, reason) = error.close().expect("a close frame");

@@ -135,11 +135,7 @@ fn start(
     let (to_server, rx) = mpsc::unbounded();
     let (tx, from_server) = mpsc::channel(socket_buffer);
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let session = Session {
-        id: "flow".into(),
-        config,
-        version,
-    };
+    let session = Session::new("flow", config, version);
     let launcher = Box::new(KubeLike {
         behaviour,
         seen: seen.clone(),
@@ -382,11 +378,7 @@ async fn no_byte_is_lost_across_pauses_in_acknowledgement() {
 async fn too_much_input_before_the_first_size_ends_the_session_with_its_reason() {
     let (to_server, rx) = mpsc::unbounded();
     let (tx, mut from_server) = mpsc::channel(16);
-    let session = Session {
-        id: "early".into(),
-        config: config(),
-        version: Version::V2,
-    };
+    let session = Session::new("early", config(), Version::V2);
     let launcher = Box::new(KubeLike {
         behaviour: Behaviour::Echo,
         seen: Arc::default(),

@@ -28,12 +28,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{Sink, SinkExt, Stream, StreamExt};
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 use webshell_protocol::{ClientFrame, DecodeError, Frame, ServerFrame, TermSize, Version};
 
 pub use self::error::SessionError;
 pub use self::port::{Outcome, ProcessLauncher, RemoteProcess, ResizeSink};
 use crate::audit;
+use crate::metrics::ByteCounters;
 use bridge::{Bridge, Flow, Hello};
 
 /// What the browser side produced.
@@ -110,6 +112,23 @@ pub struct Session {
     pub config: SessionConfig,
     /// The protocol version the socket negotiated.
     pub version: Version,
+    /// Cancelled when the server shuts down: the session then ends with close code 1001.
+    pub stop: CancellationToken,
+    /// Where the pumps count payload bytes.
+    pub bytes: ByteCounters,
+}
+
+impl Session {
+    /// A session that only its own ending stops, counting bytes nowhere shared (tests).
+    pub fn new(id: impl Into<String>, config: SessionConfig, version: Version) -> Session {
+        Session {
+            id: id.into(),
+            config,
+            version,
+            stop: CancellationToken::new(),
+            bytes: ByteCounters::default(),
+        }
+    }
 }
 
 impl Session {
@@ -124,8 +143,14 @@ impl Session {
         Tx: Sink<SocketCommand> + Unpin + Send,
         Rx: Stream<Item = SocketEvent> + Unpin + Send,
     {
-        let flow = Flow::new();
-        let drive = self.drive(launcher, &mut tx, &mut rx, &flow);
+        let flow = Flow::new(self.bytes.clone());
+        let drive = async {
+            // Dropping `drive` on shutdown drops the process, which ends it.
+            tokio::select! {
+                result = self.drive(launcher, &mut tx, &mut rx, &flow) => result,
+                () = self.stop.cancelled() => Err(SessionError::ShuttingDown),
+            }
+        };
         let result = match self.config.max_duration {
             Some(limit) => tokio::time::timeout(limit, drive)
                 .await
@@ -136,6 +161,12 @@ impl Session {
             bytes_in: flow.bytes_in.load(Ordering::Relaxed),
             bytes_out: flow.bytes_out.load(Ordering::Relaxed),
             ..Default::default()
+        };
+        (ending.cause, ending.exec_error) = match &result {
+            Ok(Outcome::Exited { .. }) => ("exited", None),
+            Ok(Outcome::Failed(e)) => ("exec_failed", Some(e.kind.reason())),
+            Err(SessionError::Failed(e)) => ("exec_failed", Some(e.kind.reason())),
+            Err(e) => (e.cause(), None),
         };
         let (frame, close) = match result {
             Ok(Outcome::Exited { code, reason }) => {

@@ -150,13 +150,22 @@ fn start(probe: bool, tty: bool, fail: Option<AppError>) -> Started {
 }
 
 fn start_with(probe: bool, tty: bool, fail: Option<AppError>, config: SessionConfig) -> Started {
+    start_stoppable(probe, tty, fail, config, CancellationToken::new())
+}
+
+fn start_stoppable(
+    probe: bool,
+    tty: bool,
+    fail: Option<AppError>,
+    config: SessionConfig,
+    stop: CancellationToken,
+) -> Started {
     let (to_server, rx) = mpsc::unbounded();
     let (tx, from_server) = mpsc::unbounded();
     let (pods, pod) = oneshot::channel();
     let session = Session {
-        id: "test".into(),
-        config,
-        version: Version::V1,
+        stop,
+        ..Session::new("test", config, Version::V1)
     };
     let fake = FakeLauncher { tty, pods, fail };
     let launcher: Box<dyn ProcessLauncher> = if probe {
@@ -333,6 +342,21 @@ async fn when_the_browser_goes_away_the_process_is_dropped_and_the_session_ends(
     let (browser, pod, task) = start(false, true, None);
     browser.send(ClientFrame::Resize(TermSize { cols: 80, rows: 24 }));
     let pod = pod.await.expect("launched");
+    let _ = browser.to_server.unbounded_send(SocketEvent::Closed);
+    expect_ended_and_dropped(task, &pod).await;
+}
+
+#[tokio::test]
+async fn a_server_shutdown_closes_with_going_away_and_ends_the_process() {
+    let stop = CancellationToken::new();
+    let (mut browser, pod, task) = start_stoppable(false, true, None, quick(), stop.clone());
+    browser.send(ClientFrame::Resize(TermSize { cols: 80, rows: 24 }));
+    let pod = pod.await.expect("launched");
+    assert!(matches!(browser.frame().await, ServerFrame::Hello { .. }));
+    stop.cancel();
+    let (code, reason) = browser.close().await;
+    assert_eq!(code, close_code::GOING_AWAY);
+    assert!(reason.contains("shutting down"), "{reason}");
     let _ = browser.to_server.unbounded_send(SocketEvent::Closed);
     expect_ended_and_dropped(task, &pod).await;
 }
