@@ -580,6 +580,36 @@ async fn echo_direct(
     Ok(latencies)
 }
 
+type DirectTty = (
+    kube::api::AttachedProcess,
+    Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
+    Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+);
+
+/// A direct kube-rs exec of `script` with a 200x50 TTY: the process (keep it: dropping it ends
+/// the exec), its stdin and its stdout.
+async fn direct_tty(target: &Target, script: &str) -> anyhow::Result<DirectTty> {
+    let params = kube::api::AttachParams::default()
+        .container("main")
+        .stdin(true)
+        .stdout(true)
+        .stderr(false)
+        .tty(true);
+    let mut process = target
+        .pods
+        .exec(&target.pod, ["sh", "-c", script], &params)
+        .await?;
+    let mut size = process.terminal_size().context("terminal size")?;
+    size.send(kube::api::TerminalSize {
+        width: 200,
+        height: 50,
+    })
+    .await?;
+    let stdin = process.stdin().context("stdin")?;
+    let stdout = process.stdout().context("stdout")?;
+    Ok((process, Box::new(stdin), Box::new(stdout)))
+}
+
 /// Runs `work` while reading the webshell socket, so that its pings are answered: the server
 /// ends a session whose client stays silent for two ping intervals (40 s), and the direct
 /// half of a comparison can take that long on a saturated machine.
@@ -608,27 +638,8 @@ const RAW_CAT: &str = "stty raw -echo && printf R && cat";
 /// blocks of a tenth.
 async fn echo_both(target: &Target, n: usize) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
     let mut socket = ready_socket(target, RAW_CAT, true).await?;
-    let params = kube::api::AttachParams::default()
-        .container("main")
-        .stdin(true)
-        .stdout(true)
-        .stderr(false)
-        .tty(true);
-    let mut direct = answering_pings(
-        &mut socket,
-        target
-            .pods
-            .exec(&target.pod, ["sh", "-c", RAW_CAT], &params),
-    )
-    .await??;
-    let mut size = direct.terminal_size().context("terminal size")?;
-    size.send(kube::api::TerminalSize {
-        width: 200,
-        height: 50,
-    })
-    .await?;
-    let mut d_in = direct.stdin().context("stdin")?;
-    let mut d_out = direct.stdout().context("stdout")?;
+    let (_direct, mut d_in, mut d_out) =
+        answering_pings(&mut socket, direct_tty(target, RAW_CAT)).await??;
     let mut ready = [0u8; 1];
     answering_pings(&mut socket, d_out.read_exact(&mut ready)).await??;
     let blocks = 10;
@@ -919,6 +930,24 @@ const BROWSER_PACE: f64 = 6e6;
 /// bash with a prompt to watch for.
 const MARKED_BASH: &str = "PS1='READY> ' exec bash --norc --noprofile -i";
 
+/// The end of a stream, watched for bash's marked prompt (it may straddle two reads).
+#[derive(Default)]
+struct PromptWatch {
+    tail: Vec<u8>,
+}
+
+impl PromptWatch {
+    /// Takes `bytes`; true once the prompt came.
+    fn sees_prompt(&mut self, bytes: &[u8]) -> bool {
+        self.tail
+            .extend_from_slice(&bytes[bytes.len().saturating_sub(64)..]);
+        if self.tail.len() > 64 {
+            self.tail.drain(..self.tail.len() - 64);
+        }
+        String::from_utf8_lossy(&self.tail).contains("READY> ")
+    }
+}
+
 /// Reads at the browser's pace: after `n` more bytes, waits until the time those bytes are
 /// due. Sleeping per read instead would add the timer's millisecond granularity to each small
 /// read and read far slower than the pace.
@@ -1025,16 +1054,12 @@ async fn ctrl_c_webshell(target: &Target) -> anyhow::Result<(f64, f64)> {
     let ctrl_c = ClientFrame::Stdin(vec![3]).to_bytes();
     socket.send(Message::Binary(ctrl_c.into())).await?;
     let mut after = 0usize;
-    let mut tail = Vec::new();
+    let mut prompt = PromptWatch::default();
     loop {
         let mut got = Vec::new();
         let n = read(&mut socket, &mut got).await?;
         after += n;
-        tail.extend_from_slice(&got);
-        if tail.len() > 64 {
-            tail.drain(..tail.len() - 64);
-        }
-        if String::from_utf8_lossy(&tail).contains("READY> ") {
+        if prompt.sees_prompt(&got) {
             break;
         }
         pace.took(n).await;
@@ -1044,24 +1069,7 @@ async fn ctrl_c_webshell(target: &Target) -> anyhow::Result<(f64, f64)> {
 }
 
 async fn ctrl_c_direct(target: &Target) -> anyhow::Result<(f64, f64)> {
-    let params = kube::api::AttachParams::default()
-        .container("main")
-        .stdin(true)
-        .stdout(true)
-        .stderr(false)
-        .tty(true);
-    let mut process = target
-        .pods
-        .exec(&target.pod, ["sh", "-c", MARKED_BASH], &params)
-        .await?;
-    let mut size = process.terminal_size().context("terminal size")?;
-    size.send(kube::api::TerminalSize {
-        width: 200,
-        height: 50,
-    })
-    .await?;
-    let mut stdin = process.stdin().context("stdin")?;
-    let mut stdout = process.stdout().context("stdout")?;
+    let (_process, mut stdin, mut stdout) = direct_tty(target, MARKED_BASH).await?;
     let mut buf = vec![0u8; 32 * 1024];
     let mut seen = Vec::new();
     while !String::from_utf8_lossy(&seen).contains("READY> ") {
@@ -1079,16 +1087,12 @@ async fn ctrl_c_direct(target: &Target) -> anyhow::Result<(f64, f64)> {
     let pressed = Instant::now();
     stdin.write_all(&[3]).await?;
     let mut after = 0usize;
-    let mut tail = Vec::new();
+    let mut prompt = PromptWatch::default();
     loop {
         let n = stdout.read(&mut buf).await?;
         anyhow::ensure!(n > 0, "ended");
         after += n;
-        tail.extend_from_slice(&buf[..n]);
-        if tail.len() > 64 {
-            tail.drain(..tail.len() - 64);
-        }
-        if String::from_utf8_lossy(&tail).contains("READY> ") {
+        if prompt.sees_prompt(&buf[..n]) {
             break;
         }
         pace.took(n).await;
