@@ -174,6 +174,28 @@ impl Target {
         Ok(socket)
     }
 
+    /// A direct kube-rs exec of `script` on the pod; with a TTY, sized 200x50 first, as a
+    /// terminal client (and webshell) does.
+    pub async fn exec_direct(
+        &self,
+        script: &str,
+        params: &AttachParams,
+    ) -> anyhow::Result<kube::api::AttachedProcess> {
+        let mut process = self
+            .pods
+            .exec(&self.pod, ["sh", "-c", script], params)
+            .await?;
+        if params.tty {
+            let mut size = process.terminal_size().context("terminal size")?;
+            size.send(kube::api::TerminalSize {
+                width: 200,
+                height: 50,
+            })
+            .await?;
+        }
+        Ok(process)
+    }
+
     async fn direct(
         &self,
         script: &str,
@@ -190,19 +212,7 @@ impl Target {
             .max_stdin_buf_size(64 * 1024)
             .max_stdout_buf_size(64 * 1024)
             .max_stderr_buf_size(64 * 1024);
-        let mut process = self
-            .pods
-            .exec(&self.pod, ["sh", "-c", script], &params)
-            .await?;
-        if tty {
-            // A terminal client sets its size first, as webshell does.
-            let mut size = process.terminal_size().context("terminal size")?;
-            size.send(kube::api::TerminalSize {
-                width: 200,
-                height: 50,
-            })
-            .await?;
-        }
+        let mut process = self.exec_direct(script, &params).await?;
         let stdin = process.stdin().context("stdin")?;
         let mut stdout = process.stdout().context("stdout")?;
         let status = process.take_status().context("status")?;

@@ -595,16 +595,7 @@ async fn direct_tty(target: &Target, script: &str) -> anyhow::Result<DirectTty> 
         .stdout(true)
         .stderr(false)
         .tty(true);
-    let mut process = target
-        .pods
-        .exec(&target.pod, ["sh", "-c", script], &params)
-        .await?;
-    let mut size = process.terminal_size().context("terminal size")?;
-    size.send(kube::api::TerminalSize {
-        width: 200,
-        height: 50,
-    })
-    .await?;
+    let mut process = target.exec_direct(script, &params).await?;
     let stdin = process.stdin().context("stdin")?;
     let stdout = process.stdout().context("stdout")?;
     Ok((process, Box::new(stdin), Box::new(stdout)))
