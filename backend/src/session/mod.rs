@@ -165,8 +165,7 @@ impl Session {
         (ending.cause, ending.exec_error) = match &result {
             Ok(Outcome::Exited { .. }) => ("exited", None),
             Ok(Outcome::Failed(e)) => ("exec_failed", Some(e.kind.reason())),
-            Err(SessionError::Failed(e)) => ("exec_failed", Some(e.kind.reason())),
-            Err(e) => (e.cause(), None),
+            Err(e) => (e.cause(), e.error_frame().map(|f| f.kind.reason())),
         };
         let (frame, close) = match result {
             Ok(Outcome::Exited { code, reason }) => {
