@@ -1,5 +1,10 @@
 //! The REST calls of the SPA (`fetch` + the shared `webshell_protocol::rest` types). The
 //! browser sends the session cookie by itself (same origin); the SPA never sees a credential.
+//!
+//! JSON is read and written by the browser (`JSON.parse`/`JSON.stringify`, through
+//! serde-wasm-bindgen), not by serde_json compiled into the wasm: that parser and its error
+//! machinery were about 8 KB of the gzipped SPA (issue 7's transfer-size goal). Native builds
+//! (the unit tests below) use serde_json; both sides deserialize the same serde types.
 
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
@@ -63,8 +68,7 @@ pub async fn whoami() -> Result<Identity, Error> {
 /// `POST /api/auth/token`: signs in with a Kubernetes bearer token; the server answers with
 /// the session cookie, which the browser keeps (`HttpOnly`, out of the SPA's reach).
 pub async fn sign_in_with_token(token: String) -> Result<Identity, Error> {
-    let body =
-        serde_json::to_string(&TokenSignIn { token }).map_err(|e| Error::Decode(e.to_string()))?;
+    let body = json::to_string(&TokenSignIn { token }).map_err(Error::Decode)?;
     fetch_json("POST", TOKEN_SIGN_IN_PATH, Some(body)).await
 }
 
@@ -74,7 +78,7 @@ pub async fn sign_out() -> Result<(), Error> {
     if (200..300).contains(&status) {
         Ok(())
     } else {
-        decode::<serde_json::Value>(status, &status_text, &body).map(|_| ())
+        decode::<serde::de::IgnoredAny>(status, &status_text, &body).map(|_| ())
     }
 }
 
@@ -132,16 +136,16 @@ async fn fetch(
 /// (a proxy's HTML page, a static server's 404) still become a readable error.
 fn decode<T: DeserializeOwned>(status: u16, status_text: &str, body: &str) -> Result<T, Error> {
     if (200..300).contains(&status) {
-        return serde_json::from_str(body).map_err(|e| Error::Decode(e.to_string()));
+        return json::from_str(body).map_err(Error::Decode);
     }
     if status == UNAUTHORIZED {
-        let why = serde_json::from_str::<ApiError>(body)
+        let why = json::from_str::<ApiError>(body)
             .map(|e| e.message)
             .unwrap_or_else(|_| "sign in to use webshell".into());
         return Err(Error::Unauthorized(why));
     }
     Err(Error::Status(
-        serde_json::from_str::<ApiError>(body).unwrap_or_else(|_| ApiError {
+        json::from_str::<ApiError>(body).unwrap_or_else(|_| ApiError {
             status,
             reason: if status_text.is_empty() {
                 "Error".into()
@@ -155,6 +159,35 @@ fn decode<T: DeserializeOwned>(status: u16, status_text: &str, body: &str) -> Re
             },
         }),
     ))
+}
+
+/// JSON text <-> serde types: the browser's JSON on wasm32, serde_json natively.
+mod json {
+    use serde::{Serialize, de::DeserializeOwned};
+
+    #[cfg(target_arch = "wasm32")]
+    pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+        let value = js_sys::JSON::parse(text).map_err(|e| super::js_message(&e))?;
+        serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    pub fn to_string<T: Serialize>(value: &T) -> Result<String, String> {
+        let value = serde_wasm_bindgen::to_value(value).map_err(|e| e.to_string())?;
+        js_sys::JSON::stringify(&value)
+            .map(String::from)
+            .map_err(|e| super::js_message(&e))
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+        serde_json::from_str(text).map_err(|e| e.to_string())
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn to_string<T: Serialize>(value: &T) -> Result<String, String> {
+        serde_json::to_string(value).map_err(|e| e.to_string())
+    }
 }
 
 fn js_message(value: &wasm_bindgen::JsValue) -> String {
