@@ -196,6 +196,33 @@ async fn a_missing_pod_or_container_is_not_found() {
 }
 
 #[tokio::test]
+async fn a_missing_namespace_is_named_as_missing_not_the_pod() {
+    let (server, cookie) = signed_in_as("admin").await;
+    let path = webshell_protocol::rest::exec_path("no-such-namespace", "bash-pod", "main");
+    let mut term = server
+        .open_term(&path, webshell_protocol::SUBPROTOCOL, &cookie)
+        .await;
+    let (frames, code, _) = term.until_close().await;
+    match frames.last() {
+        Some(ServerFrame::Error {
+            kind: ErrorKind::NotFound,
+            message,
+        }) => assert_eq!(message, "namespace no-such-namespace not found"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(code, close_code::NOT_FOUND);
+
+    // In a namespace that exists, the pod is what is missing.
+    let mut term = open_term("admin", "no-such-pod", "main", "").await;
+    let (frames, _, _) = term.until_close().await;
+    assert!(
+        matches!(frames.last(), Some(ServerFrame::Error { message, .. })
+            if message == "pod no-such-pod not found in namespace demo"),
+        "{frames:?}"
+    );
+}
+
+#[tokio::test]
 async fn bob_cannot_open_a_terminal() {
     let mut term = open_term("bob", "bash-pod", "main", "").await;
     let (frames, code, _) = term.until_close().await;

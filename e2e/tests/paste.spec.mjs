@@ -15,7 +15,9 @@ test('pasting 10 MB into a cooked TTY delivers every byte', async ({ page }) => 
   const lines = Math.ceil((10 << 20) / (line.length + 1));
   const text = `${line}\n`.repeat(lines);
   const expected = createHash('sha256').update(text).digest('hex');
-  // What a paste from the clipboard does: a paste event on xterm's textarea.
+  // What a paste from the clipboard does: a paste event on xterm's textarea. It has many
+  // lines, so the page asks first (terminal-input.spec.mjs): the person agrees.
+  page.once('dialog', (d) => d.accept());
   await page.locator('[data-testid=terminal] textarea').evaluate((area, n) => {
     const line = 'abcdefghijklmnopqrstuvwxyz'.repeat(4);
     const data = new DataTransfer();

@@ -6,9 +6,10 @@ import { promisify } from 'node:util';
 export class TerminalPage {
   constructor(page) {
     this.page = page;
-    this.terminal = page.getByTestId('terminal');
+    // Every tab keeps its terminal in the page; the shown one is the person's.
+    this.terminal = page.getByTestId('terminal').filter({ visible: true });
     this.status = page.getByTestId('status-line');
-    this.rows = page.locator('[data-testid=terminal] .xterm-rows');
+    this.rows = this.terminal.locator('.xterm-rows');
   }
 
   /** Opens the start page (of another server when `base` is given). */

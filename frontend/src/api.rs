@@ -162,7 +162,7 @@ fn decode<T: DeserializeOwned>(status: u16, status_text: &str, body: &str) -> Re
 }
 
 /// JSON text <-> serde types: the browser's JSON on wasm32, serde_json natively.
-mod json {
+pub(crate) mod json {
     use serde::{Serialize, de::DeserializeOwned};
 
     #[cfg(target_arch = "wasm32")]

@@ -7,14 +7,18 @@
 
 use leptos::ev;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 use webshell_protocol::rest::{AuthMode, Namespace, Pod};
 use webshell_protocol::{ErrorKind, close_code};
 
 use crate::api;
 use crate::pod_list::PodList;
 use crate::route::Route;
+use crate::settings::{self, Settings};
+use crate::settings_menu::SettingsMenu;
 use crate::sign_in::SignIn;
 use crate::status::TerminalStatus;
+use crate::tabs::{TabStrip, Tabs, may_end};
 use crate::terminal::Terminal;
 
 /// The container a terminal is open to.
@@ -56,10 +60,40 @@ pub fn App() -> impl IntoView {
         Route::Home => String::new(),
     });
     let search = RwSignal::new(String::new());
-    let status = RwSignal::new(TerminalStatus::Connecting);
-    // Bumped by the reconnect button: the terminal view is keyed on it, so a bump mounts a
-    // fresh <Terminal/> (a new session) and unmounts the old one.
-    let session = RwSignal::new(0u32);
+    let settings = RwSignal::new(settings::load());
+    // Stored only once changed: a visitor who changes nothing leaves nothing in storage.
+    Effect::new(move |first: Option<()>| {
+        settings.with(|s| {
+            if first.is_some() {
+                settings::save(s);
+            }
+        });
+    });
+    let prefers_light = prefers_light_scheme();
+    let terminal_options =
+        Memo::new(move |_| settings.with(|s| s.terminal_options(prefers_light.get())));
+    // The page's own colours follow the terminal's (style.css: [data-theme=light]).
+    Effect::new(move |_| {
+        let light = settings.with(|s: &Settings| s.is_light(prefers_light.get()));
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-theme", if light { "light" } else { "dark" });
+        }
+    });
+    // One terminal per tab; the URL names the active one. A tab's signals belong to the app,
+    // not to the effect that opens it (whose next run would dispose them).
+    let tabs = RwSignal::new(Tabs::default());
+    let app_owner = Owner::current();
+    let open_tab = move |t: Target| {
+        let open = || {
+            tabs.update(|ts| {
+                ts.open(t);
+            })
+        };
+        match &app_owner {
+            Some(owner) => owner.with(open),
+            None => open(),
+        }
+    };
 
     // Bumped whenever the sign-in may have changed (signed in, signed out, a terminal told us
     // the sign-in ended): every fetch and the terminal depend on it, so they all start over.
@@ -121,7 +155,7 @@ pub fn App() -> impl IntoView {
     };
     // A terminal refused or ended for want of a valid sign-in: check again, which shows the
     // sign-in panel with the server's reason.
-    let on_status = Callback::new(move |s: TerminalStatus| {
+    let signed_out_by = Callback::new(move |s: TerminalStatus| {
         let signed_out = matches!(
             &s,
             TerminalStatus::Disconnected { code, .. } if *code == close_code::UNAUTHORIZED
@@ -132,7 +166,6 @@ pub fn App() -> impl IntoView {
                 ..
             }
         );
-        status.set(s);
         if signed_out {
             sign_ins.update(|n| *n += 1);
         }
@@ -183,18 +216,66 @@ pub fn App() -> impl IntoView {
             route.set(t.route());
         }
     });
+    // The wanted terminal gets a tab (or its tab is shown)...
+    Effect::new(move |_| {
+        if let Some(t) = target.get()
+            && tabs.with_untracked(|ts| ts.active_tab().map(|a| &a.target) != Some(&t))
+        {
+            open_tab(t);
+        }
+    });
+    let active = Memo::new(move |_| tabs.with(|ts| ts.active_tab().map(|t| t.target.clone())));
+    // ...and the URL follows the tab a person picks or closes.
+    Effect::new(move |_| {
+        let wanted = active.get().map_or(Route::Home, |t| t.route());
+        if route.with_untracked(|r| *r != wanted) {
+            push_path(&wanted.path());
+            route.set(wanted);
+        }
+    });
+    let active_status = Signal::derive(move || {
+        tabs.with(|ts| ts.active_tab().map(|t| t.status.get()))
+            .unwrap_or(TerminalStatus::Connecting)
+    });
+    // The page title names the pod, so a person with several browser tabs finds the right one.
+    Effect::new(move |_| {
+        let title = match active.get() {
+            Some(t) => page_title(&t),
+            None => "webshell".to_owned(),
+        };
+        document().set_title(&title);
+    });
     let selected_pod: Signal<Option<Pod>> = Signal::derive(move || {
-        let t = target.get()?;
+        let t = active.get()?;
         (namespace.get() == t.namespace).then_some(())?;
         pod_list.get()?.ok()?.into_iter().find(|p| p.name == t.pod)
     });
 
+    // On a narrow screen the pod list is a drawer over the terminal (style.css), open while
+    // picking a pod; on a wide one it is always there and this has no effect.
+    let drawer_open = RwSignal::new(false);
     let open = move |t: Target| {
+        drawer_open.set(false);
         let r = t.route();
         if location_path() != r.path() {
             push_path(&r.path());
         }
         route.set(r);
+    };
+    // Closing or reloading the page ends the shells and their output: the browser asks
+    // first while one runs.
+    let _ = window_event_listener(ev::beforeunload, move |e| {
+        if tabs.with_untracked(Tabs::any_running) {
+            e.prevent_default();
+        }
+    });
+    let reconnect = move |_| {
+        let Some(tab) = tabs.with_untracked(|ts| ts.active_tab().cloned()) else {
+            return;
+        };
+        if may_end(&tab, "Reconnecting") {
+            tab.generation.update(|n| *n += 1);
+        }
     };
     // Back/forward: follow the path the browser restored.
     let _ = window_event_listener(ev::popstate, move |_| {
@@ -206,24 +287,48 @@ pub fn App() -> impl IntoView {
     });
 
     let endpoint = StoredValue::new(socket_endpoint_override().unwrap_or_default());
-    let terminal = move || {
-        let t = target.get()?;
-        session.track();
+    // Every tab's terminal stays mounted (and connected); only the active one is shown.
+    let tab_ids = move || tabs.with(|ts| ts.open.iter().map(|t| t.id).collect::<Vec<_>>());
+    let tab_panel = move |id: u32| {
+        let tab = tabs.with_untracked(|ts| ts.open.iter().find(|t| t.id == id).cloned())?;
+        let shown = move || tabs.with(|ts| ts.active == Some(id));
+        let status = tab.status;
+        let on_status = Callback::new(move |s: TerminalStatus| {
+            status.set(s.clone());
+            signed_out_by.run(s);
+        });
+        let target = tab.target;
+        let generation = tab.generation;
+        let terminal = move || {
+            generation.track();
+            let t = target.clone();
+            view! {
+                <Terminal
+                    endpoint=endpoint.get_value()
+                    namespace=t.namespace
+                    pod=t.pod
+                    container=t.container
+                    on_status=on_status
+                    options=terminal_options
+                />
+            }
+        };
         Some(view! {
-            <Terminal
-                endpoint=endpoint.get_value()
-                namespace=t.namespace
-                pod=t.pod
-                container=t.container
-                on_status=on_status
-            />
+            <div class="tab-panel" id=format!("tab-panel-{id}") data-active=move || shown().to_string()
+                style:display=move || if shown() { "block" } else { "none" }>
+                {terminal}
+            </div>
         })
     };
 
     view! {
-        <div class="app" data-testid="app">
+        <div class="app" data-testid="app" class:drawer-open=move || drawer_open.get()>
             <header class="topbar">
-                <span class="brand">"webshell"</span>
+                <button class="ghost drawer-toggle" data-testid="drawer-toggle"
+                    aria-label="Pods" aria-controls="pod-drawer"
+                    aria-expanded=move || drawer_open.get().to_string()
+                    on:click=move |_| drawer_open.update(|o| *o = !*o)>"☰"</button>
+                <h1 class="brand">"webshell"</h1>
                 <NamespaceSelect namespaces namespace />
                 <button class="ghost" title="Reload namespaces and pods" data-testid="refresh"
                     on:click=move |_| {
@@ -231,6 +336,7 @@ pub fn App() -> impl IntoView {
                         pods.refetch();
                     }>"↻"</button>
                 <span class="spacer"></span>
+                <SettingsMenu settings />
                 {move || me.get().and_then(Result::ok).map(|who| {
                     let title = if who.groups.is_empty() {
                         format!("signed in as {} ({})", who.user, who.mode.as_str())
@@ -245,20 +351,21 @@ pub fn App() -> impl IntoView {
                     }
                 })}
             </header>
-            <aside class="sidebar">
+            <aside class="sidebar" id="pod-drawer" aria-label="Pods">
                 <input class="search" type="search" placeholder="Filter pods…"
+                    aria-label="Filter pods"
                     data-testid="pod-search"
                     prop:value=move || search.get()
                     on:input=move |e| search.set(event_target_value(&e)) />
                 <PodList
                     pods=pod_list
                     search=search.into()
-                    selected=Signal::derive(move || target.get())
+                    selected=Signal::derive(move || active.get())
                     namespace=namespace.into()
                     on_open=Callback::new(open)
                 />
             </aside>
-            <main class="main">
+            <main class="main" on:click=move |_| drawer_open.set(false)>
                 <Show
                     when=move || sign_in_reason.with(Option::is_none)
                     fallback=move || auth_info.get().and_then(Result::ok).map(|info| view! {
@@ -270,20 +377,23 @@ pub fn App() -> impl IntoView {
                     })
                 >
                     <Show
-                        when=move || target.get().is_some()
+                        when=move || tabs.with(|ts| !ts.open.is_empty())
                         fallback=move || view! { <Placeholder route pods=pod_list /> }
                     >
+                        <TabStrip tabs on_open=Callback::new(open) />
                         <div class="toolbar">
                             <span class="target" data-testid="target">
-                                {move || target.get().map(|t| format!("{}/{}", t.namespace, t.pod))}
+                                {move || active.get().map(|t| format!("{}/{}", t.namespace, t.pod))}
                             </span>
-                            <ContainerSelect pod=selected_pod target on_open=Callback::new(open) />
-                            <StatusLine status />
+                            <ContainerSelect pod=selected_pod target=active on_open=Callback::new(open) />
+                            <StatusLine status=active_status />
                             <button data-testid="reconnect"
-                                class:primary=move || status.with(TerminalStatus::is_final)
-                                on:click=move |_| session.update(|n| *n += 1)>"Reconnect"</button>
+                                class:primary=move || active_status.with(TerminalStatus::is_final)
+                                on:click=reconnect>"Reconnect"</button>
                         </div>
-                        <div class="term-area">{terminal}</div>
+                        <div class="term-area">
+                            <For each=tab_ids key=|id| *id children=tab_panel />
+                        </div>
                     </Show>
                 </Show>
             </main>
@@ -314,7 +424,7 @@ fn NamespaceSelect(
                 names.insert(0, current);
             }
             view! {
-                <select data-testid="namespace-select" title="Namespace"
+                <select data-testid="namespace-select" title="Namespace" aria-label="Namespace"
                     prop:value=move || namespace.get()
                     on:change=move |e| namespace.set(event_target_value(&e))>
                     {names.into_iter().map(|n| {
@@ -351,7 +461,7 @@ fn ContainerSelect(
             }
         };
         Some(view! {
-            <select data-testid="container-select" title="Container"
+            <select data-testid="container-select" title="Container" aria-label="Container"
                 prop:value=current.container.clone() on:change=choose>
                 {pod.containers.into_iter().map(|c| {
                     let selected = c.name == current.container;
@@ -366,13 +476,16 @@ fn ContainerSelect(
 /// One line of session status, with machine-readable attributes for tests.
 #[component]
 fn StatusLine(
-    /// The open terminal's status.
-    status: RwSignal<TerminalStatus>,
+    /// The shown terminal's status.
+    status: Signal<TerminalStatus>,
 ) -> impl IntoView {
     view! {
-        <span class="status" data-testid="status-line"
+        // role=status: screen readers announce connects, exits and errors as they happen.
+        <span class="status" data-testid="status-line" role="status" aria-live="polite"
             data-state=move || status.with(TerminalStatus::state)
-            data-exit-code=move || status.with(TerminalStatus::exit_code)>
+            data-exit-code=move || status.with(TerminalStatus::exit_code)
+            // The line is cut off with an ellipsis when narrow; hovering shows all of it.
+            title=move || status.with(TerminalStatus::text)>
             {move || status.with(TerminalStatus::text)}
         </span>
     }
@@ -423,6 +536,31 @@ fn socket_endpoint_override() -> Option<String> {
         .filter(|e| !e.trim().is_empty())
 }
 
+/// The document title for an open terminal: the pod first, since tab titles are cut off.
+pub fn page_title(t: &Target) -> String {
+    format!("{} · {}/{} — webshell", t.pod, t.namespace, t.container)
+}
+
+/// Whether the system prefers light colours, live (`prefers-color-scheme`).
+fn prefers_light_scheme() -> ReadSignal<bool> {
+    let query = window()
+        .match_media("(prefers-color-scheme: light)")
+        .ok()
+        .flatten();
+    let (light, set_light) = signal(query.as_ref().is_some_and(web_sys::MediaQueryList::matches));
+    if let Some(query) = query {
+        let watched = query.clone();
+        let on_change = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+            set_light.set(watched.matches());
+        });
+        let _ =
+            query.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
+        // The app lives as long as the page, and so does this listener.
+        on_change.forget();
+    }
+    light
+}
+
 fn location_path() -> String {
     window().location().pathname().unwrap_or_default()
 }
@@ -450,6 +588,16 @@ mod tests {
                 name: (*n).to_owned(),
             })
             .collect()
+    }
+
+    #[test]
+    fn the_page_title_names_the_pod_first() {
+        let t = Target {
+            namespace: "demo".into(),
+            pod: "bash-pod".into(),
+            container: "main".into(),
+        };
+        assert_eq!(page_title(&t), "bash-pod · demo/main — webshell");
     }
 
     #[test]

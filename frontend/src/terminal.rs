@@ -5,6 +5,9 @@ use leptos::prelude::*;
 
 use crate::auth::socket_protocols;
 use crate::hooks::{SessionEvents, use_exec_socket, use_xterm};
+use crate::key_bar::{KeyBar, touch_screen};
+use crate::options::TerminalOptions;
+use crate::search_bar::SearchBar;
 use crate::status::TerminalStatus;
 use crate::url::exec_socket_url;
 
@@ -67,6 +70,14 @@ pub fn Terminal(
     /// app supplies it (see "Authentication" above). Default: none; the session cookie is used.
     #[prop(default = None, into)]
     token: Option<String>,
+    /// Theme, font, font size, scrollback and clipboard behaviour; may change while the
+    /// terminal runs (a signal), e.g. from a settings menu. Default: [`TerminalOptions::default`].
+    #[prop(optional, into)]
+    options: Option<Signal<TerminalOptions>>,
+    /// Show a row of Esc, Tab, Ctrl and arrow keys under the terminal, for phones. Default:
+    /// on a touch screen (`pointer: coarse`).
+    #[prop(optional)]
+    key_bar: Option<bool>,
     /// Called once when the process exits, with its exit code and Kubernetes' reason.
     #[prop(optional, into)]
     on_exit: Option<Callback<(i32, String)>>,
@@ -89,8 +100,13 @@ pub fn Terminal(
     );
 
     let node = NodeRef::<Div>::new();
-    let xterm = use_xterm(node);
+    let xterm = use_xterm(
+        node,
+        options.unwrap_or_else(|| Signal::stored(TerminalOptions::default())),
+    );
     use_exec_socket(xterm.state, url, socket_protocols(token.as_deref()), events);
+    let with_key_bar = key_bar.unwrap_or_else(touch_screen);
+    let bar_height = if with_key_bar { "40px" } else { "0" };
     let cols = move || xterm.size.get().map(|(c, _)| c);
     let rows = move || xterm.size.get().map(|(_, r)| r);
 
@@ -100,7 +116,9 @@ pub fn Terminal(
     view! {
         <div class="webshell-terminal" data-testid="terminal" data-cols=cols data-rows=rows
             style="position: relative; width: 100%; height: 100%; min-height: 0; overflow: hidden">
-            <div node_ref=node style="position: absolute; inset: 0"></div>
+            <div node_ref=node style=format!("position: absolute; inset: 0 0 {bar_height} 0")></div>
+            <SearchBar xterm />
+            {with_key_bar.then(|| view! { <KeyBar xterm /> })}
         </div>
     }
 }

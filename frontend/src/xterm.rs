@@ -1,4 +1,4 @@
-//! A thin, hand-written binding to @xterm/xterm 6 and the two addons the terminal uses.
+//! A thin, hand-written binding to @xterm/xterm 6 and the addons the terminal uses.
 //!
 //! The UMD builds are loaded by `<script>` tags in the page's `<head>` (see `index.html`), so
 //! the globals `Terminal`, `FitAddon.FitAddon` and `WebLinksAddon.WebLinksAddon` exist before
@@ -53,6 +53,10 @@ extern "C" {
     #[wasm_bindgen(method, js_name = onResize)]
     pub fn on_resize(this: &Terminal, listener: &Function) -> Disposable;
 
+    /// `input(data, wasUserInput)`: input as if typed, through `onData` (the key bar's keys).
+    #[wasm_bindgen(method)]
+    pub fn input(this: &Terminal, data: &str, was_user_input: bool);
+
     /// Moves keyboard focus into the terminal.
     #[wasm_bindgen(method)]
     pub fn focus(this: &Terminal);
@@ -72,6 +76,32 @@ extern "C" {
     /// Activates an addon (`FitAddon`, `WebLinksAddon`, …).
     #[wasm_bindgen(method, js_name = loadAddon)]
     pub fn load_addon(this: &Terminal, addon: &JsValue);
+
+    /// `attachCustomKeyEventHandler(handler)`: `handler` sees every key event first; returning
+    /// `false` keeps xterm from handling it (the shortcut is ours, not the shell's).
+    #[wasm_bindgen(method, js_name = attachCustomKeyEventHandler)]
+    pub fn attach_custom_key_event_handler(this: &Terminal, handler: &Function);
+
+    /// `onSelectionChange(listener)`: the selection was made, changed or cleared.
+    #[wasm_bindgen(method, js_name = onSelectionChange)]
+    pub fn on_selection_change(this: &Terminal, listener: &Function) -> Disposable;
+
+    /// Whether text is selected.
+    #[wasm_bindgen(method, js_name = hasSelection)]
+    pub fn has_selection(this: &Terminal) -> bool;
+
+    /// The selected text.
+    #[wasm_bindgen(method, js_name = getSelection)]
+    pub fn get_selection(this: &Terminal) -> String;
+
+    /// Pastes text as a paste (bracketed when the shell asked for it), through `onData`.
+    #[wasm_bindgen(method)]
+    pub fn paste(this: &Terminal, data: &str);
+
+    /// `loadAddon`, failing instead of throwing (for an addon loaded after the terminal may
+    /// already be disposed).
+    #[wasm_bindgen(method, catch, js_name = loadAddon)]
+    pub fn try_load_addon(this: &Terminal, addon: &JsValue) -> Result<(), JsValue>;
 
     /// The live options object; setting a property on it reconfigures the terminal.
     #[wasm_bindgen(method, getter)]
@@ -133,6 +163,46 @@ extern "C" {
     /// tab without an opener.
     #[wasm_bindgen(constructor, catch, js_namespace = WebLinksAddon, js_class = "WebLinksAddon")]
     pub fn new() -> Result<WebLinks, JsValue>;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `Unicode11Addon` from @xterm/addon-unicode11 (UMD global `Unicode11Addon.Unicode11Addon`),
+    /// loaded after the terminal opens (see [`crate::addons`]).
+    #[wasm_bindgen(js_namespace = Unicode11Addon, js_name = Unicode11Addon)]
+    #[derive(Debug, Clone)]
+    pub type Unicode11;
+
+    /// `new Unicode11Addon.Unicode11Addon()`: registers the Unicode 11 width table ("11"),
+    /// which draws emoji two cells wide, as shells and `wcwidth` count them.
+    #[wasm_bindgen(constructor, catch, js_namespace = Unicode11Addon, js_class = "Unicode11Addon")]
+    pub fn new() -> Result<Unicode11, JsValue>;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `SearchAddon` from @xterm/addon-search (UMD global `SearchAddon.SearchAddon`), loaded
+    /// when a person first searches (see [`crate::addons`]).
+    #[wasm_bindgen(js_namespace = SearchAddon, js_name = SearchAddon)]
+    #[derive(Debug, Clone)]
+    pub type Search;
+
+    /// `new SearchAddon.SearchAddon()`.
+    #[wasm_bindgen(constructor, catch, js_namespace = SearchAddon, js_class = "SearchAddon")]
+    pub fn new() -> Result<Search, JsValue>;
+
+    /// Selects and scrolls to the next match after the selection; `false` when none.
+    /// `options` is an `ISearchOptions` (`caseSensitive`, `decorations`, …).
+    #[wasm_bindgen(method, js_name = findNext)]
+    pub fn find_next(this: &Search, term: &str, options: &Object) -> bool;
+
+    /// The same, backwards.
+    #[wasm_bindgen(method, js_name = findPrevious)]
+    pub fn find_previous(this: &Search, term: &str, options: &Object) -> bool;
+
+    /// Removes the highlights and the selection of the last search.
+    #[wasm_bindgen(method, js_name = clearDecorations)]
+    pub fn clear_decorations(this: &Search);
 }
 
 /// Builds a plain JS object from key/value pairs (for `ITerminalOptions` and its theme).

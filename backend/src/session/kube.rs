@@ -3,7 +3,7 @@
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Namespace, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use kube::api::AttachParams;
 use kube::{Api, Resource};
@@ -83,12 +83,27 @@ impl KubeExec {
             _ => {}
         }
         match self.pods.get(&self.pod).await {
-            Err(e) if classify(&e).kind == ErrorKind::NotFound => {
-                AppError::not_found(format!("pod {} not found", self.pod))
-            }
+            Err(e) if classify(&e).kind == ErrorKind::NotFound => self.missing_pod().await,
             Ok(pod) => diagnose_container(&pod, &self.container)
                 .unwrap_or(AppError::new(ErrorKind::ExecFailed, err.message)),
             Err(_) => AppError::new(ErrorKind::ExecFailed, err.message),
+        }
+    }
+}
+
+impl KubeExec {
+    /// The pod is not there: say whether its namespace is missing too (a mistyped deep
+    /// link), when the caller may see namespaces; otherwise name both.
+    async fn missing_pod(&self) -> AppError {
+        let namespaces: Api<Namespace> = Api::all(self.pods.clone().into_client());
+        match namespaces.get(&self.namespace).await {
+            Err(e) if classify(&e).kind == ErrorKind::NotFound => {
+                AppError::not_found(format!("namespace {} not found", self.namespace))
+            }
+            _ => AppError::not_found(format!(
+                "pod {} not found in namespace {}",
+                self.pod, self.namespace
+            )),
         }
     }
 }

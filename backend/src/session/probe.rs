@@ -162,6 +162,11 @@ impl<R: AsyncRead + Unpin> AsyncRead for MarkerReader<R> {
 pub fn probe_command() -> Vec<String> {
     let script = concat!(
         r#"[ -n "$TERM" ] || export TERM=xterm-256color; "#,
+        // Without a locale, bash reads typed UTF-8 as meta keys (`echo héllo` ran `echo
+        // hllo`). C.UTF-8 is built into musl and glibc >= 2.35; where `locale` can say, ask it.
+        r#"if [ -z "$LANG$LC_ALL$LC_CTYPE" ]; then "#,
+        r#"if ! command -v locale >/dev/null 2>&1 || locale -a 2>/dev/null | grep -qix 'c\.utf-\{0,1\}8'; "#,
+        r#"then export LANG=C.UTF-8; fi; fi; "#,
         r#"for s in bash sh; do if command -v "$s" >/dev/null 2>&1; then "#,
         r#"printf '\033]webshell-shell;%s\007' "$s"; exec "$s"; fi; done; "#,
         r#"exec sh"#,
@@ -324,6 +329,14 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn the_probe_sets_a_utf8_locale_only_when_the_container_has_none() {
+        let script = &probe_command()[2];
+        assert!(script.contains(r#"[ -z "$LANG$LC_ALL$LC_CTYPE" ]"#));
+        assert!(script.contains("export LANG=C.UTF-8"));
+        assert!(script.find("LANG=C.UTF-8").unwrap() < script.find("exec").unwrap());
     }
 
     #[test]

@@ -216,7 +216,9 @@ impl Live {
         // the code; the error event itself carries nothing useful.
 
         let s = Rc::clone(&shared);
+        let ctrl = xterm.ctrl;
         let on_data = Closure::<dyn FnMut(String)>::new(move |text: String| {
+            let text = ctrl.apply(text);
             let frames = s.session.borrow_mut().data(&text);
             s.send_all(frames);
         });

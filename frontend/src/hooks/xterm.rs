@@ -1,9 +1,10 @@
 //! `use_xterm`: creates an xterm in a `<div>` once it is in the DOM, keeps it fitted to that
-//! div, and disposes it when the component goes away.
+//! div and in step with its [`TerminalOptions`], and disposes it when the component goes away.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use js_sys::Reflect;
 use leptos::html::Div;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
@@ -11,6 +12,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{HtmlDivElement, ResizeObserver};
 
+use crate::clipboard::{self, ClipboardPrefs, ClipboardShortcuts, SharedPrefs};
+use crate::key_bar::CtrlLatch;
+use crate::options::{TerminalOptions, Theme};
 use crate::xterm::{Dimensions, Disposable, Fit, Terminal, WebLinks, object};
 
 /// A live xterm and its fit addon (cheap to clone: both are JS references).
@@ -20,6 +24,8 @@ pub struct Xterm {
     pub term: Terminal,
     /// Its fit addon; `fit()` resizes the terminal to the element.
     pub fit: Fit,
+    /// The key bar's Ctrl, applied to typed input on its way to the process.
+    pub ctrl: CtrlLatch,
 }
 
 /// Where the terminal of [`use_xterm`] stands.
@@ -40,11 +46,18 @@ pub struct XtermHandle {
     pub state: ReadSignal<XtermState, LocalStorage>,
     /// Its size in cells `(cols, rows)` once opened; follows every resize.
     pub size: ReadSignal<Option<(u32, u32)>>,
+    /// Counts the person's requests to search (Ctrl+Shift+F in the terminal).
+    pub find_requests: ReadSignal<u32>,
 }
 
 /// What must live exactly as long as the terminal.
 struct Mounted {
     term: Terminal,
+    fit: Fit,
+    /// The options the terminal has now.
+    applied: RefCell<TerminalOptions>,
+    clipboard_prefs: SharedPrefs,
+    _clipboard: ClipboardShortcuts,
     observer: Option<ResizeObserver>,
     size_subscription: Disposable,
     _on_element_resize: Closure<dyn FnMut()>,
@@ -63,32 +76,86 @@ impl Drop for Mounted {
 
 /// Opens an xterm into the element of `node` as soon as it is mounted and fits it. A
 /// `ResizeObserver` on the element refits on every size change (window resizes included),
-/// which makes xterm fire `onResize`. The terminal is disposed on cleanup.
-pub fn use_xterm(node: NodeRef<Div>) -> XtermHandle {
+/// which makes xterm fire `onResize`. A change of `options` applies at once (a new font size
+/// refits). The terminal is disposed on cleanup.
+pub fn use_xterm(node: NodeRef<Div>, options: Signal<TerminalOptions>) -> XtermHandle {
     let (state, set_state) = signal_local(XtermState::Pending);
     let (size, set_size) = signal(None);
+    let (find_requests, set_find_requests) = signal(0u32);
     let mounted: Rc<RefCell<Option<Mounted>>> = Rc::default();
 
     let slot = Rc::clone(&mounted);
-    node.on_load(move |el: HtmlDivElement| match mount(&el, set_size) {
-        Ok((xterm, parts)) => {
-            *slot.borrow_mut() = Some(parts);
-            set_state.set(XtermState::Ready(xterm));
-        }
-        Err(message) => set_state.set(XtermState::Failed(message)),
-    });
+    let initial = options.get_untracked();
+    let on_find = move || set_find_requests.update(|n| *n += 1);
+    node.on_load(
+        move |el: HtmlDivElement| match mount(&el, &initial, set_size, on_find) {
+            Ok((xterm, parts)) => {
+                *slot.borrow_mut() = Some(parts);
+                set_state.set(XtermState::Ready(xterm));
+            }
+            Err(message) => set_state.set(XtermState::Failed(message)),
+        },
+    );
 
+    let live = SendWrapper::new(Rc::clone(&mounted));
+    Effect::new(move |_| {
+        let wanted = options.get();
+        if let Some(m) = live.borrow().as_ref() {
+            m.apply(&wanted);
+        }
+    });
     let mounted = SendWrapper::new(mounted);
     on_cleanup(move || drop(mounted.borrow_mut().take()));
-    XtermHandle { state, size }
+    XtermHandle {
+        state,
+        size,
+        find_requests,
+    }
+}
+
+impl Mounted {
+    /// Brings a running terminal in line with `wanted`. Only what changed is set: each set
+    /// makes xterm re-measure or repaint.
+    fn apply(&self, wanted: &TerminalOptions) {
+        let applied = self.applied.replace(wanted.clone());
+        let live = self.term.options();
+        let set = |key: &str, value: JsValue| {
+            let _ = Reflect::set(&live, &key.into(), &value);
+        };
+        if wanted.font_size != applied.font_size {
+            set("fontSize", wanted.font_size.into());
+        }
+        if wanted.font_family != applied.font_family {
+            set("fontFamily", wanted.font_family.as_str().into());
+        }
+        if wanted.scrollback != applied.scrollback {
+            set("scrollback", wanted.scrollback.into());
+        }
+        if wanted.theme != applied.theme {
+            set("theme", theme(&wanted.theme));
+        }
+        self.clipboard_prefs.set(clipboard_prefs(wanted));
+        if (wanted.font_size, &wanted.font_family) != (applied.font_size, &applied.font_family) {
+            self.fit.fit();
+        }
+    }
+}
+
+fn clipboard_prefs(o: &TerminalOptions) -> ClipboardPrefs {
+    ClipboardPrefs {
+        copy_on_select: o.copy_on_select,
+        confirm_multiline_paste: o.confirm_multiline_paste,
+    }
 }
 
 fn mount(
     el: &HtmlDivElement,
+    initial: &TerminalOptions,
     set_size: WriteSignal<Option<(u32, u32)>>,
+    on_find: impl Fn() + 'static,
 ) -> Result<(Xterm, Mounted), String> {
     let not_loaded = |what: &str| format!("{what} did not load; check the page's <script> tags");
-    let term = Terminal::new(&options()).map_err(|_| not_loaded("xterm.js"))?;
+    let term = Terminal::new(&options(initial)).map_err(|_| not_loaded("xterm.js"))?;
     let fit = match Fit::new() {
         Ok(fit) => fit,
         Err(_) => {
@@ -102,6 +169,7 @@ fn mount(
         term.load_addon(&links);
     }
     term.open(el);
+    crate::addons::unicode11(&term);
     fit.fit();
     set_size.set(Some((term.cols(), term.rows())));
     let on_term_resize = Closure::<dyn FnMut(Dimensions)>::new(move |d: Dimensions| {
@@ -115,32 +183,54 @@ fn mount(
     if let Some(observer) = &observer {
         observer.observe(el);
     }
+    let clipboard_prefs: SharedPrefs = Rc::new(Cell::new(clipboard_prefs(initial)));
     let parts = Mounted {
         term: term.clone(),
+        fit: fit.clone(),
+        applied: RefCell::new(initial.clone()),
+        _clipboard: clipboard::install(&term, el, Rc::clone(&clipboard_prefs), Box::new(on_find)),
+        clipboard_prefs,
         observer,
         size_subscription,
         _on_element_resize: on_element_resize,
         _on_term_resize: on_term_resize,
     };
-    Ok((Xterm { term, fit }, parts))
+    Ok((
+        Xterm {
+            term,
+            fit,
+            ctrl: CtrlLatch::default(),
+        },
+        parts,
+    ))
 }
 
-/// `ITerminalOptions`: a dark theme matching the app, and enough scrollback for logs.
-fn options() -> js_sys::Object {
-    let theme = object(&[
-        ("background", "#0d1117".into()),
-        ("foreground", "#d6dde6".into()),
-        ("cursor", "#d6dde6".into()),
-        ("selectionBackground", "#264f78".into()),
-    ]);
+/// `ITerminalOptions` at creation.
+fn options(o: &TerminalOptions) -> js_sys::Object {
     object(&[
+        // For `term.unicode` (the Unicode 11 widths of crate::addons).
+        ("allowProposedApi", true.into()),
         ("cursorBlink", true.into()),
-        (
-            "fontFamily",
-            "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace".into(),
-        ),
-        ("fontSize", 14.into()),
-        ("scrollback", 10_000.into()),
-        ("theme", theme.into()),
+        ("fontFamily", o.font_family.as_str().into()),
+        ("fontSize", o.font_size.into()),
+        // At line height 1.0 the 14 px glyphs sit in 16 px rows and the underscore falls
+        // below the row's clip at device scale 1 (`snake_case` showed as `snake case`).
+        ("lineHeight", 1.2.into()),
+        ("scrollback", o.scrollback.into()),
+        ("theme", theme(&o.theme)),
     ])
+}
+
+/// xterm's `ITheme` for `t`.
+fn theme(t: &Theme) -> JsValue {
+    object(&[
+        ("background", t.background.as_str().into()),
+        ("foreground", t.foreground.as_str().into()),
+        ("cursor", t.cursor.as_str().into()),
+        (
+            "selectionBackground",
+            t.selection_background.as_str().into(),
+        ),
+    ])
+    .into()
 }
