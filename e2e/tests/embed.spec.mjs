@@ -14,6 +14,9 @@ test('a host app on another origin opens a terminal with the token it supplies',
   await page.getByTestId('embed-connect').click();
   expect((await socket).url()).not.toContain(token);
   await expect(page.getByTestId('embed-status')).toContainText('connected — bash');
+  // The host's own look (Solarized dark), through the component's options.
+  await expect.poll(() => page.locator('[data-testid=terminal] .xterm-scrollable-element')
+    .evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(0, 43, 54)');
   await page.getByTestId('terminal').click();
   await page.keyboard.type('echo $((6*7))');
   await page.keyboard.press('Enter');

@@ -42,6 +42,7 @@ pub mod terminal;
 pub mod url;
 pub mod xterm;
 
+pub use options::{TerminalOptions, Theme};
 pub use status::TerminalStatus;
 pub use terminal::Terminal;
 pub use webshell_protocol::ErrorKind;

@@ -39,13 +39,23 @@ use crate::url::exec_socket_url;
 /// 4401 and the server's reason; a refused exec (RBAC) as an `Error` naming what is missing.
 ///
 /// ```ignore
+/// let look = TerminalOptions {
+///     theme: Theme { background: "#002b36".into(), ..Theme::dark() },
+///     font_size: 15,
+///     ..TerminalOptions::default()
+/// };
 /// view! {
 ///     <div style="height: 400px">
-///         <Terminal namespace="demo" pod="web-0" container="app"
+///         <Terminal namespace="demo" pod="web-0" container="app" options=look
 ///             on_exit=move |code: i32, _reason: String| log!("exit {code}") />
 ///     </div>
 /// }
 /// ```
+///
+/// `options` may also be a signal (a settings menu), applied live. Search (Ctrl+Shift+F) and
+/// Unicode 11 widths need their addon scripts on the page: load `addon-search.js` and
+/// `addon-unicode11.js` yourself, or name them in `<meta name="webshell-addon:search">` and
+/// `<meta name="webshell-addon:unicode11">` ([`crate::addons`]).
 #[component]
 pub fn Terminal(
     /// Base URL of the webshell server: `https://host[:port][/prefix]`, `ws(s)://…`, or a path

@@ -1,5 +1,6 @@
-//! How another Leptos app embeds the webshell terminal: a status line fed by `on_status`, an
-//! `on_exit` callback, and authentication supplied by the host app.
+//! How another Leptos app embeds the webshell terminal: its own colours and font size
+//! (`options`), a status line fed by `on_status`, an `on_exit` callback, and authentication
+//! supplied by the host app.
 //!
 //! The host here asks for the webshell server's address and the person's own Kubernetes token
 //! (a real host app would take the token from its own sign-in), then mounts `<Terminal/>` with
@@ -14,12 +15,27 @@
 use leptos::ev::SubmitEvent;
 use leptos::html::Input;
 use leptos::prelude::*;
-use webshell_frontend::{Terminal, TerminalStatus};
+use webshell_frontend::{Terminal, TerminalOptions, TerminalStatus, Theme};
 
 /// The container this page opens (the test cluster's bash pod).
 const NAMESPACE: &str = "demo";
 const POD: &str = "bash-pod";
 const CONTAINER: &str = "main";
+
+/// The host app's own look: Solarized dark, a larger font, a short scrollback.
+fn host_look() -> TerminalOptions {
+    TerminalOptions {
+        theme: Theme {
+            background: "#002b36".into(),
+            foreground: "#93a1a1".into(),
+            cursor: "#d33682".into(),
+            selection_background: "#073642".into(),
+        },
+        font_size: 15,
+        scrollback: 2_000,
+        ..TerminalOptions::default()
+    }
+}
 
 fn main() {
     console_error_panic_hook::set_once();
@@ -82,6 +98,7 @@ fn Example() -> impl IntoView {
                     container=CONTAINER
                     on_status=move |s: TerminalStatus| set_status.set(s)
                     on_exit=move |code: i32, _reason: String| set_last_exit.set(Some(code))
+                    options=host_look()
                 />
             })}
         </div>
