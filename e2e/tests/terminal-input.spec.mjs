@@ -92,11 +92,7 @@ test('a paste of several lines asks first, and a refusal pastes nothing', async 
 
   // The browser's own paste (menu, middle click) asks too; accepted, both lines run.
   page.once('dialog', (d) => d.accept());
-  await page.locator('[data-testid=terminal] textarea').evaluate((area) => {
-    const data = new DataTransfer();
-    data.setData('text/plain', 'echo first-$((6*7))\necho second-$((6*7))\n');
-    area.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
-  });
+  await t.pasteEvent('echo first-$((6*7))\necho second-$((6*7))\n');
   // bash's bracketed paste holds the pasted lines until Enter; other shells ran them already.
   await page.keyboard.press('Enter');
   await t.expectScreen(/^first-42\s*\n(.*\n)?second-42\s*$/m);

@@ -66,6 +66,16 @@ export class TerminalPage {
     await this.page.keyboard.press('Enter');
   }
 
+  /** What a paste from the clipboard (menu, middle click) does: a paste event on xterm's
+   *  textarea, carrying `text`. */
+  async pasteEvent(text) {
+    await this.terminal.locator('textarea').evaluate((area, pasted) => {
+      const data = new DataTransfer();
+      data.setData('text/plain', pasted);
+      area.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+    }, text);
+  }
+
   /** The terminal's size in cells, as xterm sees it. */
   async size() {
     const rows = await this.rows.evaluate((el) => el.children.length);

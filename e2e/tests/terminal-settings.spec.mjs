@@ -80,11 +80,7 @@ test('with the paste question turned off, several lines paste at once', async ({
   const dialogs = [];
   page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
   await t.run('clear');
-  await page.locator('[data-testid=terminal] textarea').evaluate((area) => {
-    const data = new DataTransfer();
-    data.setData('text/plain', 'echo one-$((1+1))\necho two-$((1+1))\n');
-    area.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
-  });
+  await t.pasteEvent('echo one-$((1+1))\necho two-$((1+1))\n');
   await page.keyboard.press('Enter');
   await t.expectScreen(/^one-2\s*\n(.*\n)?two-2\s*$/m);
   expect(dialogs).toEqual([]);

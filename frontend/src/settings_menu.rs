@@ -55,29 +55,42 @@ pub fn SettingsMenu(
                         <button data-testid="font-larger" aria-label="A+ larger font"
                             on:click=move |_| font(1)>"A+"</button>
                     </div>
-                    <label>
-                        <input type="checkbox" data-testid="setting-copy-on-select"
-                            prop:checked=move || settings.with(|s| s.copy_on_select)
-                            on:change=move |e| {
-                                let on = event_target_checked(&e);
-                                settings.update(|s| s.copy_on_select = on);
-                            } />
-                        "Copy on select"
-                    </label>
-                    <label>
-                        <input type="checkbox" data-testid="setting-confirm-paste"
-                            prop:checked=move || settings.with(|s| s.confirm_multiline_paste)
-                            on:change=move |e| {
-                                let on = event_target_checked(&e);
-                                settings.update(|s| s.confirm_multiline_paste = on);
-                            } />
-                        "Ask before pasting several lines"
-                    </label>
+                    <Toggle settings testid="setting-copy-on-select" label="Copy on select"
+                        field=|s| &mut s.copy_on_select />
+                    <Toggle settings testid="setting-confirm-paste"
+                        label="Ask before pasting several lines"
+                        field=|s| &mut s.confirm_multiline_paste />
                     <p class="muted hint">
                         "Copy: Ctrl+Shift+C · Paste: Ctrl+Shift+V (⌘C / ⌘V on a Mac)"
                     </p>
                 </div>
             </Show>
         </div>
+    }
+}
+
+/// A checkbox for one on/off setting.
+#[component]
+fn Toggle(
+    /// The settings it changes.
+    settings: RwSignal<Settings>,
+    /// `data-testid` of the checkbox.
+    testid: &'static str,
+    /// What it turns on.
+    label: &'static str,
+    /// The setting.
+    field: fn(&mut Settings) -> &mut bool,
+) -> impl IntoView {
+    view! {
+        <label>
+            <input type="checkbox" data-testid=testid
+                // `field` reads too: on a copy (Settings is small).
+                prop:checked=move || *field(&mut settings.get())
+                on:change=move |e| {
+                    let on = event_target_checked(&e);
+                    settings.update(|s| *field(s) = on);
+                } />
+            {label}
+        </label>
     }
 }
