@@ -290,7 +290,7 @@ pub fn App() -> impl IntoView {
     // Every tab's terminal stays mounted (and connected); only the active one is shown.
     let tab_ids = move || tabs.with(|ts| ts.open.iter().map(|t| t.id).collect::<Vec<_>>());
     let tab_panel = move |id: u32| {
-        let tab = tabs.with_untracked(|ts| ts.open.iter().find(|t| t.id == id).cloned())?;
+        let tab = tabs.with_untracked(|ts| ts.get(id).cloned())?;
         let shown = move || tabs.with(|ts| ts.active == Some(id));
         let status = tab.status;
         let on_status = Callback::new(move |s: TerminalStatus| {

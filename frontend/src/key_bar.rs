@@ -87,10 +87,7 @@ pub fn KeyBar(
     /// The terminal the keys type into.
     xterm: XtermHandle,
 ) -> impl IntoView {
-    let term = move || match xterm.state.get_untracked() {
-        XtermState::Ready(x) => Some(x),
-        _ => None,
-    };
+    let term = move || xterm.ready();
     let ctrl = move || match xterm.state.get() {
         XtermState::Ready(x) => x.ctrl.armed(),
         _ => false,

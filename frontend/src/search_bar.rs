@@ -7,7 +7,7 @@ use leptos::ev;
 use leptos::html::Input;
 use leptos::prelude::*;
 
-use crate::hooks::{XtermHandle, XtermState};
+use crate::hooks::XtermHandle;
 use crate::xterm::{Search, Terminal, object};
 
 /// What the last search found.
@@ -32,10 +32,7 @@ pub fn SearchBar(
     let addon = StoredValue::new_local(None::<Search>);
     let input = NodeRef::<Input>::new();
 
-    let term = move || match xterm.state.get_untracked() {
-        XtermState::Ready(x) => Some(x.term),
-        _ => None,
-    };
+    let term = move || xterm.ready().map(|x| x.term);
     Effect::new(move |first: Option<()>| {
         xterm.find_requests.track();
         if first.is_some() {

@@ -93,9 +93,14 @@ impl Tabs {
         }
     }
 
+    /// The open tab with this id.
+    pub fn get(&self, id: u32) -> Option<&Tab> {
+        self.open.iter().find(|t| t.id == id)
+    }
+
     /// The shown tab.
     pub fn active_tab(&self) -> Option<&Tab> {
-        self.open.iter().find(|t| Some(t.id) == self.active)
+        self.get(self.active?)
     }
 
     /// Whether any tab's shell is running (leaving the page would end it).
@@ -126,7 +131,7 @@ pub fn TabStrip(
 ) -> impl IntoView {
     let ids = move || tabs.with(|t| t.open.iter().map(|tab| tab.id).collect::<Vec<_>>());
     let tab_view = move |id: u32| {
-        let tab = move || tabs.with(|t| t.open.iter().find(|tab| tab.id == id).cloned());
+        let tab = move || tabs.with(|t| t.get(id).cloned());
         let selected = move || tabs.with(|t| t.active == Some(id));
         let label = move || tab().map(|t| t.label()).unwrap_or_default();
         let state = move || {

@@ -50,6 +50,16 @@ pub struct XtermHandle {
     pub find_requests: ReadSignal<u32>,
 }
 
+impl XtermHandle {
+    /// The terminal once it is open, without subscribing (for event handlers).
+    pub fn ready(&self) -> Option<Xterm> {
+        match self.state.get_untracked() {
+            XtermState::Ready(x) => Some(x),
+            _ => None,
+        }
+    }
+}
+
 /// What must live exactly as long as the terminal.
 struct Mounted {
     term: Terminal,
