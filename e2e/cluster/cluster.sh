@@ -152,6 +152,19 @@ alive() {
   [[ $cmdline == *"$STATE/"* ]]
 }
 
+# running NAME: the component this very run started has not exited. Unlike
+# alive, it does not look at the command line: just after `start` forks, the
+# child is still a copy of this bash script until it execs setsid, and on a
+# busy machine wait_for can look in that window (CI once failed with "exited"
+# and an empty log that way). The pid is our own fresh child, so it cannot
+# have been reused; a zombie (exited, not yet reaped) counts as exited.
+running() {
+  local pid state
+  pid=$(<"$STATE/pids/$1.pid") || return 1
+  state=$(sed -n 's/^.*) \(.\).*/\1/p' "/proc/$pid/stat" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z ]]
+}
+
 any_alive() {
   local c
   for c in "${COMPONENTS[@]}"; do alive "$c" && return 0; done
@@ -395,7 +408,7 @@ wait_for() {
   shift 3
   for ((i = 0; i < secs * 10; i++)); do
     "$@" >/dev/null 2>&1 && return 0
-    alive "$comp" || die "$comp exited while waiting for $what; see $STATE/logs/$comp.log"
+    running "$comp" || die "$comp exited while waiting for $what; see $STATE/logs/$comp.log"
     sleep 0.1
   done
   die "$what not ready after ${secs}s; see $STATE/logs/"
