@@ -1,8 +1,8 @@
-//! Authorization before the exec: the caller's own RBAC, asked of the API server.
+//! Authorization before the exec or attach: the caller's own RBAC, asked of the API server.
 //!
 //! A session starts only after the API server has said the caller may both `create` and `get`
-//! `pods/exec` on that pod (since Kubernetes 1.35 a WebSocket exec needs both, and older
-//! clusters check one or the other depending on the transport). The answer names what is
+//! `pods/exec` (or `pods/attach`) on that pod (since Kubernetes 1.35 a WebSocket exec needs
+//! both, and older clusters check one or the other depending on the transport). The answer names what is
 //! missing, which a bare 403 from the exec upgrade cannot.
 //!
 //! The pod list marks pods the caller may not exec into, from the namespace's rules
@@ -37,15 +37,21 @@ pub enum Asker {
     },
 }
 
-/// Checks that the caller may exec into `pod`; a refusal names the missing verbs.
-pub async fn check_exec(asker: &Asker, namespace: &str, pod: &str) -> Result<(), AppError> {
+/// Checks that the caller may use `subresource` (`exec` or `attach`) of `pod`; a refusal
+/// names the missing verbs.
+pub async fn check_subresource(
+    asker: &Asker,
+    subresource: &str,
+    namespace: &str,
+    pod: &str,
+) -> Result<(), AppError> {
     let mut missing = Vec::new();
     for verb in EXEC_VERBS {
         let attributes = ResourceAttributes {
             namespace: Some(namespace.into()),
             verb: Some(verb.into()),
             resource: Some("pods".into()),
-            subresource: Some("exec".into()),
+            subresource: Some(subresource.into()),
             name: Some(pod.into()),
             ..Default::default()
         };
@@ -61,8 +67,8 @@ pub async fn check_exec(asker: &Asker, namespace: &str, pod: &str) -> Result<(),
         Asker::OnBehalfOf { user, .. } => user.clone(),
     };
     Err(AppError::forbidden(format!(
-        "{who} may not {} pods/exec in namespace {namespace} (pod {pod}); \
-         a WebSocket exec needs create and get",
+        "{who} may not {} pods/{subresource} in namespace {namespace} (pod {pod}); \
+         over a WebSocket it needs create and get",
         missing.join(" or ")
     )))
 }

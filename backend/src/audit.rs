@@ -83,7 +83,9 @@ pub struct Target {
     pub pod: String,
     /// Container.
     pub container: String,
-    /// The command requested; empty means the shell probe.
+    /// `exec` (a new process) or `attach` (the container's main process).
+    pub subresource: &'static str,
+    /// The command requested; empty means the shell probe (or, for an attach, none).
     pub command: Vec<String>,
     /// Whether a TTY is attached.
     pub tty: bool,
@@ -340,6 +342,7 @@ mod tests {
             namespace: "demo".into(),
             pod: "bash-pod".into(),
             container: "main".into(),
+            subresource: "exec",
             command: vec![],
             tty: true,
         }

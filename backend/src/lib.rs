@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod lifecycle;
 pub mod limits;
+pub mod logs;
 pub mod metrics;
 pub mod names;
 pub mod ops;
@@ -46,6 +47,8 @@ pub fn app(state: AppState) -> Router {
         .route(rest::NAMESPACES_PATH, get(pods::namespaces))
         .route(rest::PODS_ROUTE, get(pods::pods))
         .route(rest::EXEC_ROUTE, get(terminal::exec))
+        .route(rest::ATTACH_ROUTE, get(terminal::exec))
+        .route(rest::LOG_ROUTE, get(logs::log))
         .route_layer(from_fn_with_state(state.clone(), auth::require_sign_in));
     // Routes that sign people in and out.
     let sign_in = Router::new()

@@ -103,6 +103,8 @@ pub fn summarize(pod: &Pod) -> rest::Pod {
                 ready: status.is_some_and(|s| s.ready),
                 restarts: status.map_or(0, |s| s.restart_count),
                 state: state.into(),
+                tty: c.tty.unwrap_or(false),
+                stdin: c.stdin.unwrap_or(false),
             }
         })
         .collect();

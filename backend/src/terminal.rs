@@ -5,7 +5,7 @@
 //! shows the body of a failed handshake, but it does show the close reason.
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{FromRequestParts, Path, RawQuery, Request};
+use axum::extract::{FromRequestParts, MatchedPath, Path, RawQuery, Request};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt, future};
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use tracing::{Instrument, Span, info_span};
 use webshell_protocol::{
     BEARER_SUBPROTOCOL_PREFIX, Frame, MAX_FRAME_BYTES, SUBPROTOCOL, Version, close_code,
-    close_reason, negotiate,
+    close_reason, negotiate, rest,
 };
 
 use crate::access::Asker;
@@ -25,7 +25,7 @@ use crate::error::AppError;
 use crate::lifecycle::Lifecycle;
 use crate::limits::SessionPermit;
 use crate::names::validate;
-use crate::session::kube::KubeExec;
+use crate::session::kube::{KubeExec, Subresource};
 use crate::session::probe::ShellProbe;
 use crate::session::{ProcessLauncher, Session, SocketCommand, SocketEvent};
 use crate::state::AppState;
@@ -35,7 +35,8 @@ use crate::upstream::Credential;
 const SOCKET_READ_BUFFER: usize = 4 * 1024;
 
 /// What a terminal socket asks for, validated: namespace, pod and container from the path,
-/// `command` (repeatable; none means "pick a shell") and `tty` (default true) from the query.
+/// exec or attach from the route, and for an exec `command` (repeatable; none means "pick a
+/// shell") and `tty` (default true) from the query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExecTarget {
     /// Namespace.
@@ -44,7 +45,9 @@ pub struct ExecTarget {
     pub pod: String,
     /// Container.
     pub container: String,
-    /// Explicit command; empty means "pick a shell".
+    /// Exec (a new process) or attach (the main process).
+    pub subresource: Subresource,
+    /// Explicit command; empty means "pick a shell". Always empty for an attach.
     pub command: Vec<String>,
     /// Allocate a TTY.
     pub tty: bool,
@@ -52,8 +55,10 @@ pub struct ExecTarget {
 
 impl ExecTarget {
     /// Checks the names and parses the raw query. Repeated keys are why the query is not
-    /// `Query<T>`: serde_urlencoded cannot collect them into a Vec.
+    /// `Query<T>`: serde_urlencoded cannot collect them into a Vec. An attach takes no query:
+    /// the main process already runs, and its spec decides the TTY.
     pub fn new(
+        subresource: Subresource,
         (namespace, pod, container): (String, String, String),
         raw: Option<&str>,
     ) -> Result<Self, AppError> {
@@ -64,11 +69,17 @@ impl ExecTarget {
             namespace,
             pod,
             container,
+            subresource,
             command: Vec::new(),
             tty: true,
         };
         for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
             match key.as_ref() {
+                "command" | "tty" if subresource == Subresource::Attach => {
+                    return Err(AppError::bad_request(format!(
+                        "an attach takes no {key:?}: it joins the main process as it runs"
+                    )));
+                }
                 "command" => target.command.push(value.into_owned()),
                 "tty" => {
                     target.tty = value.parse().map_err(|_| {
@@ -123,20 +134,23 @@ impl Launchers for KubeLaunchers {
             namespace: t.namespace,
             pod: t.pod,
             container: t.container,
+            subresource: t.subresource,
             command,
             tty: t.tty,
             access,
         };
-        Ok(if target.command.is_empty() {
-            Box::new(ShellProbe {
-                launcher: exec,
-                namespace: target.namespace.clone(),
-                pod: target.pod.clone(),
-                container: target.container.clone(),
-            })
-        } else {
-            Box::new(exec(target.command.clone()))
-        })
+        Ok(
+            if target.command.is_empty() && target.subresource == Subresource::Exec {
+                Box::new(ShellProbe {
+                    launcher: exec,
+                    namespace: target.namespace.clone(),
+                    pod: target.pod.clone(),
+                    container: target.container.clone(),
+                })
+            } else {
+                Box::new(exec(target.command.clone()))
+            },
+        )
     }
 }
 
@@ -201,11 +215,15 @@ impl FromRequestParts<AppState> for Admitted {
             Err(e) => return Err(refuse(ws, e)),
         };
         let names = Path::<(String, String, String)>::from_request_parts(parts, state).await;
+        let subresource = match parts.extensions.get::<MatchedPath>() {
+            Some(route) if route.as_str().ends_with(rest::ATTACH_ROUTE) => Subresource::Attach,
+            _ => Subresource::Exec,
+        };
         let RawQuery(raw) = RawQuery::from_request_parts(parts, state)
             .await
             .unwrap_or(RawQuery(None));
         let target = match names {
-            Ok(Path(names)) => ExecTarget::new(names, raw.as_deref()),
+            Ok(Path(names)) => ExecTarget::new(subresource, names, raw.as_deref()),
             Err(e) => Err(AppError::bad_request(e.body_text())),
         };
         let target = match target {
@@ -248,6 +266,7 @@ impl FromRequestParts<AppState> for Admitted {
                 namespace: target.namespace,
                 pod: target.pod,
                 container: target.container,
+                subresource: target.subresource.as_str(),
                 command: target.command,
                 tty: target.tty,
             },
@@ -258,7 +277,8 @@ impl FromRequestParts<AppState> for Admitted {
     }
 }
 
-/// `GET /api/namespaces/{ns}/pods/{pod}/containers/{container}/exec` (WebSocket).
+/// `GET /api/namespaces/{ns}/pods/{pod}/containers/{container}/exec` and `…/attach`
+/// (WebSocket).
 pub async fn exec(admitted: Admitted) -> Response {
     let Admitted { ws, version, start } = admitted;
     // Small socket buffers: an idle terminal holds almost nothing (tungstenite's default
@@ -396,10 +416,14 @@ fn session_id() -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::ExecTarget;
+    use super::{ExecTarget, Subresource};
+
+    fn names() -> (String, String, String) {
+        ("demo".into(), "web".into(), "app".into())
+    }
 
     fn target(raw: Option<&str>) -> Result<ExecTarget, crate::error::AppError> {
-        ExecTarget::new(("demo".into(), "web".into(), "app".into()), raw)
+        ExecTarget::new(Subresource::Exec, names(), raw)
     }
 
     #[test]
@@ -416,7 +440,25 @@ mod tests {
         assert!(!target(Some("tty=false")).unwrap().tty);
         assert!(target(Some("tty=maybe")).is_err());
         assert!(target(Some("shell=zsh")).is_err());
-        let bad = ExecTarget::new(("Demo".into(), "web".into(), "app".into()), None);
+        let bad = ExecTarget::new(
+            Subresource::Exec,
+            ("Demo".into(), "web".into(), "app".into()),
+            None,
+        );
         assert!(bad.unwrap_err().message.contains("namespace"));
+    }
+
+    #[test]
+    fn an_attach_joins_the_main_process_and_takes_no_command_or_tty() {
+        let t = ExecTarget::new(Subresource::Attach, names(), None).unwrap();
+        assert_eq!(t.subresource, Subresource::Attach);
+        assert!(t.command.is_empty());
+        for query in ["command=sh", "tty=false"] {
+            let refused = ExecTarget::new(Subresource::Attach, names(), Some(query));
+            assert!(
+                refused.unwrap_err().message.contains("attach takes no"),
+                "{query}"
+            );
+        }
     }
 }

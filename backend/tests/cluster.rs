@@ -354,3 +354,167 @@ async fn when_the_browser_goes_away_the_remote_process_ends_within_2s() {
         .unwrap();
     println!("shell {pid} gone {took:?} after the browser went away");
 }
+
+#[tokio::test]
+async fn attach_joins_the_main_process_and_leaving_only_detaches() {
+    let (server, cookie) = signed_in_as("admin").await;
+    let path = webshell_protocol::rest::attach_path("demo", "attach-pod", "main");
+    let mut term = server.open_term(&path, SUBPROTOCOL, &cookie).await;
+    assert!(term.hello().await.is_empty(), "an attach runs no command");
+    term.type_text("echo \"attached-$((40+2))\"; echo \"p\"\"id=$$.\"\r")
+        .await;
+    term.until_output("attached-42").await;
+    term.until_output("pid=").await;
+    let text = String::from_utf8_lossy(&term.output).into_owned();
+    let pid: String = text
+        .rsplit("pid=")
+        .next()
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    drop(term);
+
+    // The main process outlives the attach, and a second attach reaches the same one.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pods = testcluster::demo_pods("admin").await.unwrap();
+    assert!(
+        testcluster::is_alive(&pods, "attach-pod", &pid)
+            .await
+            .unwrap(),
+        "detaching must not end the main process {pid}"
+    );
+    let mut again = server.open_term(&path, SUBPROTOCOL, &cookie).await;
+    again.hello().await;
+    again.type_text("echo \"same-$$\"\r").await;
+    again.until_output(&format!("same-{pid}")).await;
+}
+
+#[tokio::test]
+async fn attach_is_checked_against_pods_attach_and_takes_no_command() {
+    let (server, cookie) = signed_in_as("bob").await;
+    let path = webshell_protocol::rest::attach_path("demo", "attach-pod", "main");
+    let mut term = server.open_term(&path, SUBPROTOCOL, &cookie).await;
+    let (frames, code, _) = term.until_close().await;
+    match frames.last() {
+        Some(ServerFrame::Error {
+            kind: ErrorKind::Forbidden,
+            message,
+        }) => assert!(message.contains("pods/attach"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(code, close_code::FORBIDDEN);
+
+    let (server, cookie) = signed_in_as("admin").await;
+    let mut term = server
+        .open_term(&format!("{path}?command=sh"), SUBPROTOCOL, &cookie)
+        .await;
+    let (_, code, reason) = term.until_close().await;
+    assert_eq!(code, ErrorKind::BadRequest.close_code(), "{reason}");
+    assert!(reason.contains("attach takes no"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_log_is_read_once_with_its_tail_and_timestamps_or_as_a_download() {
+    use webshell_protocol::rest::{LogQuery, log_path};
+    let (server, cookie) = signed_in_as("admin").await;
+    let query = LogQuery {
+        tail_lines: Some(2),
+        timestamps: true,
+        ..LogQuery::default()
+    };
+    let answer = server
+        .get(&log_path("demo", "bash-pod", "main", &query), &cookie)
+        .await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        answer.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    let lines: Vec<&str> = answer.body.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", answer.body);
+    for line in lines {
+        let (time, text) = line.split_once(' ').expect("a timestamp first");
+        assert!(time.starts_with("20") && time.contains('T'), "{line}");
+        assert!(text.starts_with("tick "), "{line}");
+    }
+
+    let download = LogQuery {
+        download: true,
+        ..LogQuery::default()
+    };
+    let answer = server
+        .get(
+            &log_path("demo", "multi-pod", "sidecar", &download),
+            &cookie,
+        )
+        .await;
+    assert_eq!(
+        answer.header("content-disposition"),
+        Some("attachment; filename=\"multi-pod_sidecar.log\"")
+    );
+    assert!(
+        answer.body.starts_with("sidecar tick 1\n"),
+        "{}",
+        &answer.body[..40.min(answer.body.len())]
+    );
+
+    let bad = server
+        .get(
+            "/api/namespaces/demo/pods/bash-pod/containers/main/log?tail_lines=0",
+            &cookie,
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{bad:?}");
+    let missing = server
+        .get(
+            &log_path("demo", "bash-pod", "nope", &LogQuery::default()),
+            &cookie,
+        )
+        .await;
+    assert_eq!(missing.status, 400, "the API server's answer: {missing:?}");
+    assert!(missing.body.contains("nope"), "{}", missing.body);
+}
+
+#[tokio::test]
+async fn a_followed_log_streams_lines_written_after_it_opened() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use webshell_protocol::rest::{LogQuery, log_path};
+    let (server, cookie) = signed_in_as("admin").await;
+    let query = LogQuery {
+        follow: true,
+        tail_lines: Some(1),
+        ..LogQuery::default()
+    };
+    let mut stream = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
+    let mut request = format!(
+        "GET {} HTTP/1.1\r\nhost: {}\r\n",
+        log_path("demo", "bash-pod", "main", &query),
+        server.addr
+    );
+    for (name, value) in &cookie.headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    // bash-pod prints "tick N" every second: the last line, then at least two new ones.
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    let ticks = |s: &str| -> Vec<u64> {
+        s.split("tick ")
+            .skip(1)
+            .filter_map(|t| t.split('\n').next()?.trim().parse().ok())
+            .collect()
+    };
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while ticks(&seen).len() < 3 {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the stream ended: {seen}");
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no new lines within 10 s: {seen}"));
+    let got = ticks(&seen);
+    assert!(got.windows(2).all(|w| w[1] == w[0] + 1), "{got:?}");
+}

@@ -147,6 +147,8 @@ mod tests {
                     ready: *r,
                     restarts: 0,
                     state: "running".into(),
+                    tty: false,
+                    stdin: false,
                 })
                 .collect(),
             exec_allowed: true,

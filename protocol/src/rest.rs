@@ -124,6 +124,12 @@ pub struct Container {
     pub restarts: i32,
     /// `running`, `waiting`, `terminated`, or `unknown` before the kubelet reports.
     pub state: String,
+    /// Whether the main process has a TTY (`spec.tty`): attaching then shows a terminal.
+    #[serde(default)]
+    pub tty: bool,
+    /// Whether the main process reads stdin (`spec.stdin`): attaching can then type into it.
+    #[serde(default)]
+    pub stdin: bool,
 }
 
 /// The body of every error response.
@@ -159,6 +165,56 @@ pub const PODS_ROUTE: &str = "/api/namespaces/{namespace}/pods";
 /// Route template of the terminal WebSocket (axum syntax).
 pub const EXEC_ROUTE: &str = "/api/namespaces/{namespace}/pods/{pod}/containers/{container}/exec";
 
+/// Route template of the attach WebSocket (axum syntax): the container's main process, with
+/// the same frames as [`EXEC_ROUTE`]. Closing it detaches; the process keeps running.
+pub const ATTACH_ROUTE: &str =
+    "/api/namespaces/{namespace}/pods/{pod}/containers/{container}/attach";
+
+/// Route template of a container's log (axum syntax): `text/plain`, streamed while
+/// [`LogQuery::follow`]. Query: [`LogQuery`].
+pub const LOG_ROUTE: &str = "/api/namespaces/{namespace}/pods/{pod}/containers/{container}/log";
+
+/// The most lines [`LogQuery::tail_lines`] may ask for: the view keeps this many at most.
+pub const MAX_TAIL_LINES: u32 = 100_000;
+
+/// What part of a log to read, as the query of [`LOG_ROUTE`]. Every field is optional; the
+/// default is the whole current log, once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogQuery {
+    /// Keep the response open and stream new lines as they are written.
+    pub follow: bool,
+    /// The previous (terminated) instance of the container, after a restart.
+    pub previous: bool,
+    /// Prefix each line with its RFC 3339 time.
+    pub timestamps: bool,
+    /// Only the last N lines (1 to [`MAX_TAIL_LINES`]); none means all.
+    pub tail_lines: Option<u32>,
+    /// Serve as a file download (`Content-Disposition: attachment`).
+    pub download: bool,
+}
+
+impl LogQuery {
+    /// The query string (without `?`), naming only what differs from the default.
+    pub fn to_query(&self) -> String {
+        let mut parts = Vec::new();
+        for (name, on) in [
+            ("follow", self.follow),
+            ("previous", self.previous),
+            ("timestamps", self.timestamps),
+            ("download", self.download),
+        ] {
+            if on {
+                parts.push(format!("{name}=true"));
+            }
+        }
+        if let Some(n) = self.tail_lines {
+            parts.push(format!("tail_lines={n}"));
+        }
+        parts.join("&")
+    }
+}
+
 /// Path of the pod list of `namespace`.
 pub fn pods_path(namespace: &str) -> String {
     PODS_ROUTE.replace("{namespace}", namespace)
@@ -166,7 +222,25 @@ pub fn pods_path(namespace: &str) -> String {
 
 /// Path of the terminal WebSocket for one container.
 pub fn exec_path(namespace: &str, pod: &str, container: &str) -> String {
-    EXEC_ROUTE
+    container_path(EXEC_ROUTE, namespace, pod, container)
+}
+
+/// Path of one container's log, with its query.
+pub fn log_path(namespace: &str, pod: &str, container: &str, query: &LogQuery) -> String {
+    let path = container_path(LOG_ROUTE, namespace, pod, container);
+    match query.to_query() {
+        q if q.is_empty() => path,
+        q => format!("{path}?{q}"),
+    }
+}
+
+/// Path of the attach WebSocket for one container.
+pub fn attach_path(namespace: &str, pod: &str, container: &str) -> String {
+    container_path(ATTACH_ROUTE, namespace, pod, container)
+}
+
+fn container_path(route: &str, namespace: &str, pod: &str, container: &str) -> String {
+    route
         .replace("{namespace}", namespace)
         .replace("{pod}", pod)
         .replace("{container}", container)
@@ -182,6 +256,29 @@ mod tests {
         assert_eq!(
             exec_path("demo", "web-0", "app"),
             "/api/namespaces/demo/pods/web-0/containers/app/exec"
+        );
+        assert_eq!(
+            attach_path("demo", "web-0", "app"),
+            "/api/namespaces/demo/pods/web-0/containers/app/attach"
+        );
+    }
+
+    #[test]
+    fn a_log_path_names_only_what_differs_from_the_default() {
+        let path = |q: &LogQuery| log_path("demo", "web-0", "app", q);
+        assert_eq!(
+            path(&LogQuery::default()),
+            "/api/namespaces/demo/pods/web-0/containers/app/log"
+        );
+        let q = LogQuery {
+            follow: true,
+            timestamps: true,
+            tail_lines: Some(500),
+            ..LogQuery::default()
+        };
+        assert_eq!(
+            path(&q),
+            "/api/namespaces/demo/pods/web-0/containers/app/log?follow=true&timestamps=true&tail_lines=500"
         );
     }
 

@@ -1,5 +1,5 @@
-//! The pod side of a session: the pod `exec` subresource, as the caller, after the access
-//! check; the socket itself is [`remote_command`]'s.
+//! The pod side of a session: the pod `exec` or `attach` subresource, as the caller, after
+//! the access check; the socket itself is [`remote_command`]'s.
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -11,10 +11,31 @@ use webshell_protocol::{ErrorKind, TermSize};
 
 use super::port::{Outcome, ProcessLauncher, RemoteProcess};
 use super::remote_command::{self, StartError};
-use crate::access::{Asker, check_exec};
+use crate::access::{Asker, check_subresource};
 use crate::error::{AppError, classify};
 
-/// An exec into one container, started when the session knows the terminal size.
+/// Which pod subresource a session connects to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subresource {
+    /// `pods/exec`: a new process, the command's or the shell probe's. Ending the session
+    /// ends it.
+    Exec,
+    /// `pods/attach`: the container's main process. Ending the session only detaches.
+    Attach,
+}
+
+impl Subresource {
+    /// The subresource's name, as RBAC and the API path spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subresource::Exec => "exec",
+            Subresource::Attach => "attach",
+        }
+    }
+}
+
+/// An exec into (or an attach to) one container, started when the session knows the
+/// terminal size.
 pub struct KubeExec {
     /// Pods of the target namespace, with the caller's client.
     pub pods: Api<Pod>,
@@ -24,9 +45,13 @@ pub struct KubeExec {
     pub pod: String,
     /// Container name.
     pub container: String,
-    /// The command (the shell probe wraps this launcher to pick a shell).
+    /// Exec or attach.
+    pub subresource: Subresource,
+    /// The command of an exec (the shell probe wraps this launcher to pick a shell); empty
+    /// for an attach.
     pub command: Vec<String>,
-    /// Allocate a TTY (stderr is then merged into stdout by the runtime).
+    /// Allocate a TTY (stderr is then merged into stdout by the runtime). An attach ignores
+    /// it: the container's spec decides.
     pub tty: bool,
     /// Who asks whether the caller may exec.
     pub access: Asker,
@@ -43,22 +68,64 @@ impl ProcessLauncher for KubeExec {
 
 impl KubeExec {
     async fn start(self, size: TermSize) -> Result<RemoteProcess, AppError> {
-        check_exec(&self.access, &self.namespace, &self.pod).await?;
-        let params = AttachParams::default()
-            .container(&self.container)
-            .stdin(true)
-            .stdout(true)
-            .stderr(!self.tty)
-            .tty(self.tty);
-        let request = kube::core::Request::new(Pod::url_path(&(), Some(&self.namespace)))
-            .exec(&self.pod, self.command.clone(), &params)
-            .map_err(|e| AppError::bad_request(format!("cannot build the exec request: {e}")))?;
+        let verb = self.subresource.as_str();
+        check_subresource(&self.access, verb, &self.namespace, &self.pod).await?;
+        let path = kube::core::Request::new(Pod::url_path(&(), Some(&self.namespace)));
+        let (tty, request) = match self.subresource {
+            Subresource::Exec => {
+                let params = self.params(true, self.tty);
+                (
+                    self.tty,
+                    path.exec(&self.pod, self.command.clone(), &params),
+                )
+            }
+            Subresource::Attach => {
+                let (tty, stdin) = self.main_process_io().await?;
+                (tty, path.attach(&self.pod, &self.params(stdin, tty)))
+            }
+        };
+        let request = request
+            .map_err(|e| AppError::bad_request(format!("cannot build the {verb} request: {e}")))?;
         let client = self.pods.clone().into_client();
-        match remote_command::start(&client, request, self.tty, size, self.command.clone()).await {
+        match remote_command::start(&client, request, tty, size, self.command.clone()).await {
             Ok(process) => Ok(process),
             Err(StartError::Kube(e)) => Err(self.explain(&e).await),
             Err(e) => Err(e.to_app_error()),
         }
+    }
+
+    fn params(&self, stdin: bool, tty: bool) -> AttachParams {
+        AttachParams::default()
+            .container(&self.container)
+            .stdin(stdin)
+            .stdout(true)
+            .stderr(!tty)
+            .tty(tty)
+    }
+
+    /// An attach must ask for what the main process has: a TTY if its spec says `tty`, stdin
+    /// if it says `stdin`. The pod says so, and also why an attach cannot work (a missing or
+    /// stopped container), before the upgrade hides it behind a status code.
+    async fn main_process_io(&self) -> Result<(bool, bool), AppError> {
+        let pod = match self.pods.get(&self.pod).await {
+            Ok(pod) => pod,
+            Err(e) if classify(&e).kind == ErrorKind::NotFound => {
+                return Err(self.missing_pod().await);
+            }
+            Err(e) => return Err(classify(&e)),
+        };
+        if let Some(why) = diagnose_container(&pod, &self.container) {
+            return Err(why);
+        }
+        let spec = pod
+            .spec
+            .iter()
+            .flat_map(|s| &s.containers)
+            .find(|c| c.name == self.container);
+        Ok((
+            spec.and_then(|c| c.tty).unwrap_or(false),
+            spec.and_then(|c| c.stdin).unwrap_or(false),
+        ))
     }
 
     /// Turns a failed exec into a clear error. The WebSocket upgrade only tells the status
@@ -73,7 +140,11 @@ impl KubeExec {
                     err.message
                 };
                 return AppError::forbidden(format!(
-                    "you may not exec into pod {}: {why}",
+                    "you may not {} pod {}: {why}",
+                    match self.subresource {
+                        Subresource::Exec => "exec into",
+                        Subresource::Attach => "attach to",
+                    },
                     self.pod
                 ));
             }
@@ -147,7 +218,7 @@ pub fn diagnose_container(pod: &Pod, container: &str) -> Option<AppError> {
         _ => "not running".into(),
     };
     Some(exec_failed(format!(
-        "container {container} is {why}; exec needs a running container"
+        "container {container} is {why}; a terminal needs a running container"
     )))
 }
 
