@@ -88,9 +88,12 @@ export default defineConfig({
     },
   },
   webServer: [
-    // local: the server's own identity (admin), behind the launch secret.
+    // local: the server's own identity (admin), behind the launch secret. Every spec opens
+    // its terminals as this one person, faster than anyone would: the per-minute limit (its
+    // own tests are backend/tests) is raised so the suite never meets it.
     webshell('local', ports.local,
-      `--context admin --local-secret-file '${join(secrets, 'local-secret')}'`),
+      `--context admin --local-secret-file '${join(secrets, 'local-secret')}'`
+        + ' --max-new-sessions-per-minute 600'),
     // token: each person pastes their own token, or a host page embedding the terminal
     // (examples/embed, on its own origin) supplies it.
     webshell('token', ports.token,

@@ -474,6 +474,17 @@ async fn a_log_is_read_once_with_its_tail_and_timestamps_or_as_a_download() {
         .await;
     assert_eq!(missing.status, 400, "the API server's answer: {missing:?}");
     assert!(missing.body.contains("nope"), "{}", missing.body);
+    let previous = LogQuery {
+        previous: true,
+        ..LogQuery::default()
+    };
+    let none = server
+        .get(&log_path("demo", "bash-pod", "main", &previous), &cookie)
+        .await;
+    assert!(
+        none.status >= 400 && none.body.contains("previous terminated container"),
+        "{none:?}"
+    );
 }
 
 #[tokio::test]

@@ -92,6 +92,47 @@ pub async fn pods(namespace: &str) -> Result<Vec<Pod>, Error> {
     fetch_json("GET", &pods_path(&encode_component(namespace)), None).await
 }
 
+/// `GET path` as a stream of bytes (a log): the body's reader once the server said yes, or
+/// the server's error. `abort` cancels the request and any read in progress.
+pub async fn open_stream(
+    path: &str,
+    abort: &web_sys::AbortSignal,
+) -> Result<web_sys::ReadableStreamDefaultReader, Error> {
+    let window = web_sys::window().ok_or_else(|| Error::Network("no window".into()))?;
+    let init = RequestInit::new();
+    init.set_method("GET");
+    init.set_signal(Some(abort));
+    let response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
+        .await
+        .map_err(|e| Error::Network(js_message(&e)))?
+        .dyn_into::<Response>()
+        .map_err(|_| Error::Network("fetch did not return a Response".into()))?;
+    let status = response.status();
+    if !(200..300).contains(&status) {
+        let text = match response.text() {
+            Ok(promise) => JsFuture::from(promise)
+                .await
+                .ok()
+                .and_then(|v| v.as_string()),
+            Err(_) => None,
+        };
+        let refused = decode::<serde::de::IgnoredAny>(
+            status,
+            &response.status_text(),
+            &text.unwrap_or_default(),
+        );
+        return Err(refused
+            .err()
+            .unwrap_or_else(|| Error::Decode("an error status with a success body".into())));
+    }
+    response
+        .body()
+        .ok_or_else(|| Error::Decode("the answer has no body".into()))?
+        .get_reader()
+        .dyn_into()
+        .map_err(|_| Error::Decode("the body has no default reader".into()))
+}
+
 async fn fetch_json<T: DeserializeOwned>(
     method: &str,
     path: &str,

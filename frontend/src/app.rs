@@ -12,8 +12,9 @@ use webshell_protocol::rest::{AuthMode, Namespace, Pod};
 use webshell_protocol::{ErrorKind, close_code};
 
 use crate::api;
+use crate::logs_view::LogsView;
 use crate::pod_list::PodList;
-use crate::route::Route;
+use crate::route::{Route, View};
 use crate::settings::{self, Settings};
 use crate::settings_menu::SettingsMenu;
 use crate::sign_in::SignIn;
@@ -21,9 +22,11 @@ use crate::status::TerminalStatus;
 use crate::tabs::{TabStrip, Tabs, may_end};
 use crate::terminal::Terminal;
 
-/// The container a terminal is open to.
+/// The container a tab is open to, and what it shows of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
+    /// Shell, attach or logs.
+    pub view: View,
     /// Namespace.
     pub namespace: String,
     /// Pod name.
@@ -35,6 +38,7 @@ pub struct Target {
 impl Target {
     fn route(&self) -> Route {
         Route::Terminal {
+            view: self.view,
             namespace: self.namespace.clone(),
             pod: self.pod.clone(),
             container: Some(self.container.clone()),
@@ -175,6 +179,7 @@ pub fn App() -> impl IntoView {
     // container once that namespace's pods are loaded.
     let target = Memo::new(move |_| {
         let Route::Terminal {
+            view,
             namespace: ns,
             pod,
             container,
@@ -196,6 +201,7 @@ pub fn App() -> impl IntoView {
             None => return None,
         };
         Some(Target {
+            view,
             namespace: ns,
             pod,
             container,
@@ -302,15 +308,29 @@ pub fn App() -> impl IntoView {
         let terminal = move || {
             generation.track();
             let t = target.clone();
-            view! {
-                <Terminal
-                    endpoint=endpoint.get_value()
-                    namespace=t.namespace
-                    pod=t.pod
-                    container=t.container
-                    on_status=on_status
-                    options=terminal_options
-                />
+            match t.view {
+                View::Shell | View::Attach => view! {
+                    <Terminal
+                        endpoint=endpoint.get_value()
+                        namespace=t.namespace
+                        pod=t.pod
+                        container=t.container
+                        attach=t.view == View::Attach
+                        on_status=on_status
+                        options=terminal_options
+                    />
+                }
+                .into_any(),
+                View::Logs => view! {
+                    <LogsView
+                        namespace=t.namespace
+                        pod=t.pod
+                        container=t.container
+                        on_status=on_status
+                        options=terminal_options
+                    />
+                }
+                .into_any(),
             }
         };
         Some(view! {
@@ -386,6 +406,7 @@ pub fn App() -> impl IntoView {
                                 {move || active.get().map(|t| format!("{}/{}", t.namespace, t.pod))}
                             </span>
                             <ContainerSelect pod=selected_pod target=active on_open=Callback::new(open) />
+                            <ViewSwitch target=active on_open=Callback::new(open) />
                             <StatusLine status=active_status />
                             <button data-testid="reconnect"
                                 class:primary=move || active_status.with(TerminalStatus::is_final)
@@ -473,6 +494,38 @@ fn ContainerSelect(
     }
 }
 
+/// Shell, attach or logs of the open container: each opens (or shows) its own tab.
+#[component]
+fn ViewSwitch(
+    /// The open tab's target.
+    target: Memo<Option<Target>>,
+    /// Opens another view.
+    on_open: Callback<Target>,
+) -> impl IntoView {
+    let button = move |view: View| {
+        let current = move || target.with(|t| t.as_ref().map(|t| t.view)) == Some(view);
+        let title = match view {
+            View::Shell => "Open a shell in this container",
+            View::Attach => "Attach to the container's main process (closing the tab detaches)",
+            View::Logs => "Show this container's log",
+        };
+        view! {
+            <button class="ghost view-button" data-testid=format!("view-{}", view.label())
+                title=title aria-pressed=move || current().to_string()
+                on:click=move |_| {
+                    if let Some(t) = target.get_untracked() {
+                        on_open.run(Target { view, ..t });
+                    }
+                }>{view.label()}</button>
+        }
+    };
+    view! {
+        <span class="view-switch" role="group" aria-label="Show">
+            {View::ALL.into_iter().map(button).collect_view()}
+        </span>
+    }
+}
+
 /// One line of session status, with machine-readable attributes for tests.
 #[component]
 fn StatusLine(
@@ -538,7 +591,14 @@ fn socket_endpoint_override() -> Option<String> {
 
 /// The document title for an open terminal: the pod first, since tab titles are cut off.
 pub fn page_title(t: &Target) -> String {
-    format!("{} · {}/{} — webshell", t.pod, t.namespace, t.container)
+    let view = match t.view {
+        View::Shell => String::new(),
+        other => format!(" ({})", other.label()),
+    };
+    format!(
+        "{}{view} · {}/{} — webshell",
+        t.pod, t.namespace, t.container
+    )
 }
 
 /// Whether the system prefers light colours, live (`prefers-color-scheme`).
@@ -593,11 +653,17 @@ mod tests {
     #[test]
     fn the_page_title_names_the_pod_first() {
         let t = Target {
+            view: View::Shell,
             namespace: "demo".into(),
             pod: "bash-pod".into(),
             container: "main".into(),
         };
         assert_eq!(page_title(&t), "bash-pod · demo/main — webshell");
+        let logs = Target {
+            view: View::Logs,
+            ..t
+        };
+        assert_eq!(page_title(&logs), "bash-pod (logs) · demo/main — webshell");
     }
 
     #[test]

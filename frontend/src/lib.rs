@@ -14,6 +14,7 @@
 //! - [`settings`], [`settings_menu`]: the SPA's per-browser settings and their menu;
 //! - [`url`], [`route`]: socket URLs and the SPA's deep links (pure);
 //! - [`auth`]: how a host-supplied token rides on the socket (pure);
+//! - [`logs_view`]: a container's log in a read-only xterm, followed as it grows;
 //! - [`api`], [`app`], [`pod_list`], [`sign_in`], [`tabs`]: the SPA.
 //!
 //! Reading the terminal in end-to-end tests: nothing is exposed on `window`. xterm 6 renders
@@ -28,6 +29,7 @@ pub mod auth;
 pub mod clipboard;
 pub mod hooks;
 pub mod key_bar;
+pub mod logs_view;
 pub mod options;
 pub mod pod_list;
 pub mod route;

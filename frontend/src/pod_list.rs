@@ -5,6 +5,7 @@ use webshell_protocol::rest::Pod;
 
 use crate::api;
 use crate::app::Target;
+use crate::route::View;
 
 /// Pods whose name contains `query` (ASCII case-insensitive: Kubernetes names are ASCII; a
 /// Unicode-aware lowercase would pull its case tables into the wasm), in the server's order.
@@ -91,6 +92,7 @@ fn pod_row(
     let open = StoredValue::new(move || {
         if let Some(container) = first.clone() {
             on_open.run(Target {
+                view: View::Shell,
                 namespace: namespace.clone(),
                 pod: name.clone(),
                 container,

@@ -1,4 +1,5 @@
-//! The SPA's only routes: `/` and the terminal deep link `/t/{namespace}/{pod}[/{container}]`.
+//! The SPA's only routes: `/` and the deep links `/{view}/{namespace}/{pod}[/{container}]`,
+//! where the view is `t` (a shell), `a` (attach to the main process) or `l` (the log).
 //!
 //! Hand-written over `window.location` instead of `leptos_router`: there is one parameterised
 //! route, no nested layouts and no link components, so a 30-line parser (unit-tested natively)
@@ -7,13 +8,54 @@
 
 use crate::url::{decode_component, encode_component};
 
+/// What a tab shows of a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    /// A shell (or the command the server picks), in a new process.
+    #[default]
+    Shell,
+    /// The container's main process (`kubectl attach`).
+    Attach,
+    /// The container's log (`kubectl logs`).
+    Logs,
+}
+
+impl View {
+    /// Every view, in the order the toolbar offers them.
+    pub const ALL: [View; 3] = [View::Shell, View::Attach, View::Logs];
+
+    /// The first path segment of its deep link.
+    fn segment(self) -> &'static str {
+        match self {
+            View::Shell => "t",
+            View::Attach => "a",
+            View::Logs => "l",
+        }
+    }
+
+    fn from_segment(s: &str) -> Option<View> {
+        View::ALL.into_iter().find(|v| v.segment() == s)
+    }
+
+    /// Its name for a person (tab labels, the toolbar).
+    pub fn label(self) -> &'static str {
+        match self {
+            View::Shell => "shell",
+            View::Attach => "attach",
+            View::Logs => "logs",
+        }
+    }
+}
+
 /// What a URL path asks the SPA to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     /// The pod browser without an open terminal.
     Home,
-    /// A terminal; without a container, the pod's first container.
+    /// A terminal or log; without a container, the pod's first container.
     Terminal {
+        /// Shell, attach or logs.
+        view: View,
         /// Namespace.
         namespace: String,
         /// Pod name.
@@ -28,20 +70,29 @@ impl Route {
     /// [`Route::Home`], so a bad link shows the browser instead of an error page.
     pub fn parse(path: &str) -> Route {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-        let decoded: Option<Vec<String>> = match segments.as_slice() {
-            ["t", rest @ ..] if (2..=3).contains(&rest.len()) => rest
-                .iter()
-                .map(|s| decode_component(s).filter(|s| !s.is_empty()))
-                .collect(),
-            _ => None,
+        let Some((view, rest)) = segments
+            .split_first()
+            .and_then(|(first, rest)| Some((View::from_segment(first)?, rest)))
+        else {
+            return Route::Home;
         };
+        let decoded: Option<Vec<String>> = (2..=3)
+            .contains(&rest.len())
+            .then(|| {
+                rest.iter()
+                    .map(|s| decode_component(s).filter(|s| !s.is_empty()))
+                    .collect()
+            })
+            .flatten();
         match decoded.as_deref() {
             Some([ns, pod]) => Route::Terminal {
+                view,
                 namespace: ns.clone(),
                 pod: pod.clone(),
                 container: None,
             },
             Some([ns, pod, c]) => Route::Terminal {
+                view,
                 namespace: ns.clone(),
                 pod: pod.clone(),
                 container: Some(c.clone()),
@@ -55,12 +106,14 @@ impl Route {
         match self {
             Route::Home => "/".to_owned(),
             Route::Terminal {
+                view,
                 namespace,
                 pod,
                 container,
             } => {
                 let mut p = format!(
-                    "/t/{}/{}",
+                    "/{}/{}/{}",
+                    view.segment(),
                     encode_component(namespace),
                     encode_component(pod)
                 );
@@ -80,6 +133,7 @@ mod tests {
 
     fn term(ns: &str, pod: &str, c: Option<&str>) -> Route {
         Route::Terminal {
+            view: View::Shell,
             namespace: ns.into(),
             pod: pod.into(),
             container: c.map(Into::into),
@@ -104,6 +158,23 @@ mod tests {
     }
 
     #[test]
+    fn attach_and_logs_have_their_own_links() {
+        for (path, view) in [("/a/demo/p/c", View::Attach), ("/l/demo/p/c", View::Logs)] {
+            let route = Route::parse(path);
+            assert_eq!(
+                route,
+                Route::Terminal {
+                    view,
+                    namespace: "demo".into(),
+                    pod: "p".into(),
+                    container: Some("c".into()),
+                }
+            );
+            assert_eq!(route.path(), path);
+        }
+    }
+
+    #[test]
     fn anything_else_is_home() {
         for p in [
             "",
@@ -112,6 +183,7 @@ mod tests {
             "/t/demo",
             "/t/demo/p/c/extra",
             "/x/demo/p",
+            "/logs/demo/p",
             "/t//p",
             "/t/a%zz/p",
         ] {

@@ -73,6 +73,8 @@ impl TerminalStatus {
             Self::Error { kind, message } => {
                 format!("error: {message} ({})", error_kind_label(*kind))
             }
+            // A normal close that says why needs no "disconnected" (a log that ended).
+            Self::Disconnected { code: 1000, reason } if !reason.is_empty() => reason.clone(),
             Self::Disconnected { code, reason } => {
                 let why = if reason.is_empty() {
                     close_code_label(*code)

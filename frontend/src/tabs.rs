@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use crate::app::Target;
+use crate::route::View;
 use crate::status::TerminalStatus;
 
 /// How many closed terminals the recent list keeps.
@@ -26,15 +27,22 @@ pub struct Tab {
 }
 
 impl Tab {
-    /// The tab's label: its name, else the pod's (the tooltip names namespace and container).
+    /// The tab's label: its name, else the pod's and the view unless a shell (the tooltip
+    /// names namespace and container).
     pub fn label(&self) -> String {
-        self.name.clone().unwrap_or_else(|| self.target.pod.clone())
+        self.name.clone().unwrap_or_else(|| match self.target.view {
+            View::Shell => self.target.pod.clone(),
+            view => format!("{} ({})", self.target.pod, view.label()),
+        })
     }
 
-    /// Whether closing it would end a running shell.
+    /// Whether closing it would end a running process. An attach only detaches (the main
+    /// process runs on) and a log only stops reading.
     pub fn is_running(&self) -> bool {
-        self.status
-            .with_untracked(|s| matches!(s, TerminalStatus::Connected { .. }))
+        self.target.view == View::Shell
+            && self
+                .status
+                .with_untracked(|s| matches!(s, TerminalStatus::Connected { .. }))
     }
 }
 
@@ -197,7 +205,11 @@ pub fn TabStrip(
                     <option value="" selected=true>"Reopen…"</option>
                     {move || recent().into_iter().enumerate().map(|(i, t)| view! {
                         <option value=i.to_string()>
-                            {format!("{}/{} ({})", t.namespace, t.pod, t.container)}
+                            {match t.view {
+                                View::Shell => format!("{}/{} ({})", t.namespace, t.pod, t.container),
+                                view => format!("{}/{} ({}, {})", t.namespace, t.pod, t.container,
+                                    view.label()),
+                            }}
                         </option>
                     }).collect_view()}
                 </select>
@@ -212,6 +224,7 @@ mod tests {
 
     fn target(pod: &str) -> Target {
         Target {
+            view: View::Shell,
             namespace: "demo".into(),
             pod: pod.into(),
             container: "main".into(),
@@ -271,5 +284,31 @@ mod tests {
         assert_eq!(tabs.active_tab().unwrap().label(), "prod db");
         tabs.rename(id, " ");
         assert_eq!(tabs.active_tab().unwrap().label(), "web-0");
+    }
+
+    #[test]
+    fn each_view_of_a_container_has_its_own_tab_and_only_a_shell_ends_a_process() {
+        let mut tabs = Tabs::default();
+        let shell = tabs.open(target("web-0"));
+        let logs = tabs.open(Target {
+            view: View::Logs,
+            ..target("web-0")
+        });
+        let attach = tabs.open(Target {
+            view: View::Attach,
+            ..target("web-0")
+        });
+        assert_eq!(tabs.open.len(), 3);
+        assert_eq!(tabs.get(logs).unwrap().label(), "web-0 (logs)");
+        for id in [shell, logs, attach] {
+            tabs.get(id).unwrap().status.set(TerminalStatus::Connected {
+                command: Vec::new(),
+            });
+        }
+        let running: Vec<bool> = [shell, logs, attach]
+            .iter()
+            .map(|id| tabs.get(*id).unwrap().is_running())
+            .collect();
+        assert_eq!(running, [true, false, false]);
     }
 }

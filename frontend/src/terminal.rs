@@ -76,6 +76,10 @@ pub fn Terminal(
     /// Empty (the default) lets the server pick a shell.
     #[prop(optional)]
     command: Vec<String>,
+    /// Attach to the container's main process (`kubectl attach`) instead of starting one;
+    /// `command` must then be empty. Unmounting detaches: the process keeps running.
+    #[prop(optional)]
+    attach: bool,
     /// The person's own Kubernetes bearer token, for a `--auth token` server, when the host
     /// app supplies it (see "Authentication" above). Default: none; the session cookie is used.
     #[prop(default = None, into)]
@@ -107,13 +111,34 @@ pub fn Terminal(
         &pod,
         &container,
         &command,
+        attach,
     );
 
     let node = NodeRef::<Div>::new();
     let xterm = use_xterm(
         node,
         options.unwrap_or_else(|| Signal::stored(TerminalOptions::default())),
+        false,
     );
+    if attach {
+        // An attach joins a running screen: nothing is redrawn until the process writes.
+        let hint = format!(
+            "\x1b[2mAttached to the main process of {pod}/{container}. If no prompt shows, \
+             press Enter. Closing detaches; the process keeps running.\x1b[0m\r\n"
+        );
+        Effect::new(move |done: Option<bool>| {
+            if done == Some(true) {
+                return true;
+            }
+            match xterm.state.get() {
+                crate::hooks::XtermState::Ready(x) => {
+                    x.term.write_str(&hint);
+                    true
+                }
+                _ => false,
+            }
+        });
+    }
     use_exec_socket(xterm.state, url, socket_protocols(token.as_deref()), events);
     let with_key_bar = key_bar.unwrap_or_else(touch_screen);
     let bar_height = if with_key_bar { "40px" } else { "0" };

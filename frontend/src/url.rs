@@ -2,7 +2,7 @@
 //!
 //! Pure string functions (no web-sys), so they are unit-tested natively.
 
-use webshell_protocol::rest::exec_path;
+use webshell_protocol::rest::{attach_path, exec_path};
 
 /// Percent-encodes one path segment or query value: everything except RFC 3986 unreserved
 /// characters. Kubernetes names never need it, but commands (`sh -c 'a b'`) do.
@@ -41,8 +41,9 @@ pub fn decode_component(s: &str) -> Option<String> {
 ///
 /// `endpoint` is the webshell server's base URL (`https://host[:port][/prefix]`, `ws(s)://…`,
 /// or a path such as `/webshell` on the page's own origin); `None` or empty means the page's
-/// origin. `origin` is the page's `location.origin`. An empty `command` lets the server pick a
-/// shell.
+/// origin. `origin` is the page's `location.origin`. With `attach`, the session joins the
+/// container's main process and `command` must be empty; otherwise an empty `command` lets
+/// the server pick a shell.
 pub fn exec_socket_url(
     endpoint: Option<&str>,
     origin: &str,
@@ -50,6 +51,7 @@ pub fn exec_socket_url(
     pod: &str,
     container: &str,
     command: &[String],
+    attach: bool,
 ) -> String {
     let base = match endpoint.map(str::trim).filter(|e| !e.is_empty()) {
         Some(e) if e.starts_with('/') => format!("{origin}{e}"),
@@ -57,11 +59,16 @@ pub fn exec_socket_url(
         None => origin.to_owned(),
     };
     let base = to_ws_scheme(base.trim_end_matches('/'));
-    let path = exec_path(
+    let names = (
         &encode_component(namespace),
         &encode_component(pod),
         &encode_component(container),
     );
+    let path = if attach {
+        attach_path(names.0, names.1, names.2)
+    } else {
+        exec_path(names.0, names.1, names.2)
+    };
     let query: Vec<String> = command
         .iter()
         .map(|arg| format!("command={}", encode_component(arg)))
@@ -98,13 +105,13 @@ mod tests {
 
     #[test]
     fn same_origin_by_default_with_the_secure_scheme() {
-        let url = exec_socket_url(None, ORIGIN, "demo", "web-0", "app", &[]);
+        let url = exec_socket_url(None, ORIGIN, "demo", "web-0", "app", &[], false);
         assert_eq!(
             url,
             "wss://shell.example.com/api/namespaces/demo/pods/web-0/containers/app/exec"
         );
         assert_eq!(
-            exec_socket_url(Some(""), ORIGIN, "demo", "web-0", "app", &[]),
+            exec_socket_url(Some(""), ORIGIN, "demo", "web-0", "app", &[], false),
             url
         );
     }
@@ -118,6 +125,7 @@ mod tests {
             "p",
             "c",
             &[],
+            false,
         );
         assert_eq!(
             url,
@@ -127,7 +135,7 @@ mod tests {
 
     #[test]
     fn ws_endpoint_is_kept_and_a_path_endpoint_uses_the_origin() {
-        let url = exec_socket_url(Some("wss://other:9443"), ORIGIN, "n", "p", "c", &[]);
+        let url = exec_socket_url(Some("wss://other:9443"), ORIGIN, "n", "p", "c", &[], false);
         assert!(url.starts_with("wss://other:9443/api/"));
         let url = exec_socket_url(
             Some("/webshell"),
@@ -136,6 +144,7 @@ mod tests {
             "p",
             "c",
             &[],
+            false,
         );
         assert!(url.starts_with("ws://localhost:8081/webshell/api/"));
     }
@@ -147,9 +156,18 @@ mod tests {
             "-c".to_owned(),
             "echo a&b=c 'ü'".to_owned(),
         ];
-        let url = exec_socket_url(None, "http://h", "n", "p", "c", &cmd);
+        let url = exec_socket_url(None, "http://h", "n", "p", "c", &cmd, false);
         assert!(
             url.ends_with("/exec?command=sh&command=-c&command=echo%20a%26b%3Dc%20%27%C3%BC%27")
+        );
+    }
+
+    #[test]
+    fn an_attach_has_its_own_path() {
+        let url = exec_socket_url(None, ORIGIN, "demo", "attach-pod", "main", &[], true);
+        assert_eq!(
+            url,
+            "wss://shell.example.com/api/namespaces/demo/pods/attach-pod/containers/main/attach"
         );
     }
 

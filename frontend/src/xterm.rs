@@ -61,6 +61,10 @@ extern "C" {
     #[wasm_bindgen(method)]
     pub fn focus(this: &Terminal);
 
+    /// Clears the screen and the scrollback and resets every mode (a log read again).
+    #[wasm_bindgen(method)]
+    pub fn reset(this: &Terminal);
+
     /// Tears the terminal down and removes its DOM. Safe to call twice.
     #[wasm_bindgen(method)]
     pub fn dispose(this: &Terminal);

@@ -396,6 +396,11 @@ func (p *provider) GetContainerLogs(ctx context.Context, namespace, pod, name st
 	if _, err := os.Stat(c.logPath); err != nil {
 		return nil, errdefs.InvalidInputf("container %q in pod %s/%s has no logs yet", name, namespace, pod)
 	}
+	if opts.Previous {
+		// Containers here never restart, so there is never a previous instance; the
+		// kubelet's own words for that.
+		return nil, errdefs.InvalidInputf("previous terminated container %q in pod %q not found", name, pod)
+	}
 	r, w := io.Pipe()
 	go func() {
 		w.CloseWithError(streamLogs(ctx, c.logPath, opts, c.exited, w))

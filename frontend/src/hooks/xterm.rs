@@ -87,8 +87,13 @@ impl Drop for Mounted {
 /// Opens an xterm into the element of `node` as soon as it is mounted and fits it. A
 /// `ResizeObserver` on the element refits on every size change (window resizes included),
 /// which makes xterm fire `onResize`. A change of `options` applies at once (a new font size
-/// refits). The terminal is disposed on cleanup.
-pub fn use_xterm(node: NodeRef<Div>, options: Signal<TerminalOptions>) -> XtermHandle {
+/// refits). The terminal is disposed on cleanup. A `read_only` terminal takes no input and
+/// turns each `\n` into a new line (a log, not a TTY).
+pub fn use_xterm(
+    node: NodeRef<Div>,
+    options: Signal<TerminalOptions>,
+    read_only: bool,
+) -> XtermHandle {
     let (state, set_state) = signal_local(XtermState::Pending);
     let (size, set_size) = signal(None);
     let (find_requests, set_find_requests) = signal(0u32);
@@ -97,15 +102,15 @@ pub fn use_xterm(node: NodeRef<Div>, options: Signal<TerminalOptions>) -> XtermH
     let slot = Rc::clone(&mounted);
     let initial = options.get_untracked();
     let on_find = move || set_find_requests.update(|n| *n += 1);
-    node.on_load(
-        move |el: HtmlDivElement| match mount(&el, &initial, set_size, on_find) {
+    node.on_load(move |el: HtmlDivElement| {
+        match mount(&el, &initial, read_only, set_size, on_find) {
             Ok((xterm, parts)) => {
                 *slot.borrow_mut() = Some(parts);
                 set_state.set(XtermState::Ready(xterm));
             }
             Err(message) => set_state.set(XtermState::Failed(message)),
-        },
-    );
+        }
+    });
 
     let live = SendWrapper::new(Rc::clone(&mounted));
     Effect::new(move |_| {
@@ -161,11 +166,12 @@ fn clipboard_prefs(o: &TerminalOptions) -> ClipboardPrefs {
 fn mount(
     el: &HtmlDivElement,
     initial: &TerminalOptions,
+    read_only: bool,
     set_size: WriteSignal<Option<(u32, u32)>>,
     on_find: impl Fn() + 'static,
 ) -> Result<(Xterm, Mounted), String> {
     let not_loaded = |what: &str| format!("{what} did not load; check the page's <script> tags");
-    let term = Terminal::new(&options(initial)).map_err(|_| not_loaded("xterm.js"))?;
+    let term = Terminal::new(&options(initial, read_only)).map_err(|_| not_loaded("xterm.js"))?;
     let fit = match Fit::new() {
         Ok(fit) => fit,
         Err(_) => {
@@ -216,11 +222,13 @@ fn mount(
 }
 
 /// `ITerminalOptions` at creation.
-fn options(o: &TerminalOptions) -> js_sys::Object {
+fn options(o: &TerminalOptions, read_only: bool) -> js_sys::Object {
     object(&[
         // For `term.unicode` (the Unicode 11 widths of crate::addons).
         ("allowProposedApi", true.into()),
-        ("cursorBlink", true.into()),
+        ("convertEol", read_only.into()),
+        ("disableStdin", read_only.into()),
+        ("cursorBlink", (!read_only).into()),
         ("fontFamily", o.font_family.as_str().into()),
         ("fontSize", o.font_size.into()),
         // At line height 1.0 the 14 px glyphs sit in 16 px rows and the underscore falls
