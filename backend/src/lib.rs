@@ -46,6 +46,7 @@ pub fn app(state: AppState) -> Router {
         .route(rest::WHOAMI_PATH, get(auth::whoami))
         .route(rest::NAMESPACES_PATH, get(pods::namespaces))
         .route(rest::PODS_ROUTE, get(pods::pods))
+        .route(rest::POD_EVENTS_ROUTE, get(pods::pod_events))
         .route(rest::EXEC_ROUTE, get(terminal::exec))
         .route(rest::ATTACH_ROUTE, get(terminal::exec))
         .route(rest::LOG_ROUTE, get(logs::log))

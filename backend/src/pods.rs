@@ -1,10 +1,17 @@
-//! REST handlers for what the UI lists: namespaces and the pods in one.
+//! REST handlers for what the UI lists: namespaces and the pods in one, once or live.
+
+use std::convert::Infallible;
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use k8s_openapi::api::core::v1::{Namespace, Pod};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::{Stream, StreamExt, future};
+use k8s_openapi::api::core::v1::{ContainerStatus, Namespace, Pod};
 use kube::api::{Api, ListParams};
+use kube::runtime::{WatchStreamExt, watcher};
 use tracing::instrument;
+use webshell_protocol::rest::PodEvent;
 use webshell_protocol::{ErrorKind, rest};
 
 use crate::access;
@@ -73,6 +80,112 @@ pub async fn pods(
     Ok(Json(pods))
 }
 
+/// How often an idle event stream sends a comment, so proxies do not close it.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// `GET /api/namespaces/{namespace}/pod-events` (server-sent events): the pod list, then
+/// every change, from a kube-rs watcher (which lists, watches, and starts over with a new list
+/// when the watch expires). A failure before the first list ends the stream with `Failed`
+/// (no right to watch, say); later ones are retried with backoff while the person waits.
+#[instrument(skip_all, fields(user = %caller.identity.user, namespace = %namespace))]
+pub async fn pod_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(namespace): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    validate("namespace", &namespace)?;
+    let client = state.upstream.client(&caller.credential)?;
+    if let Err(e) = Api::<Namespace>::all(client.clone()).get(&namespace).await
+        && classify(&e).kind == ErrorKind::NotFound
+    {
+        return Err(AppError::not_found(format!(
+            "namespace {namespace} not found"
+        )));
+    }
+    let rules = access::exec_rules(&client, &namespace).await;
+    let summary = move |pod: &Pod| {
+        let mut summary = summarize(pod);
+        if let Some(rules) = &rules {
+            summary.exec_allowed = access::rules_allow_exec(rules, &summary.name);
+        }
+        summary
+    };
+    let pods = Api::<Pod>::namespaced(client, &namespace);
+    let mut changes = PodChanges::default();
+    let events = watcher(pods, watcher::Config::default())
+        .default_backoff()
+        .filter_map(move |event| future::ready(changes.next(event, &summary)))
+        // Nothing after a Failed: the stream ends with it.
+        .scan(false, |failed, event| {
+            let end = std::mem::replace(failed, matches!(event, PodEvent::Failed { .. }));
+            future::ready((!end).then_some(event))
+        })
+        .take_until(state.lifecycle.session_stop().cancelled_owned())
+        .map(|event| {
+            Ok(Event::default()
+                .json_data(&event)
+                .unwrap_or_else(|_| Event::default().comment("unencodable event")))
+        });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+/// Turns watcher events into pod list changes: the pods of a (re)list are gathered and sent
+/// as one `Reset` once complete.
+#[derive(Default)]
+struct PodChanges {
+    listing: Vec<rest::Pod>,
+    listed_once: bool,
+}
+
+impl PodChanges {
+    fn next(
+        &mut self,
+        event: Result<watcher::Event<Pod>, watcher::Error>,
+        summary: &impl Fn(&Pod) -> rest::Pod,
+    ) -> Option<PodEvent> {
+        match event {
+            Ok(watcher::Event::Init) => {
+                self.listing.clear();
+                None
+            }
+            Ok(watcher::Event::InitApply(pod)) => {
+                self.listing.push(summary(&pod));
+                None
+            }
+            Ok(watcher::Event::InitDone) => {
+                self.listed_once = true;
+                let mut pods = std::mem::take(&mut self.listing);
+                pods.sort_by(|a, b| a.name.cmp(&b.name));
+                Some(PodEvent::Reset { pods })
+            }
+            Ok(watcher::Event::Apply(pod)) => Some(PodEvent::Applied { pod: summary(&pod) }),
+            Ok(watcher::Event::Delete(pod)) => Some(PodEvent::Deleted {
+                name: pod.metadata.name.unwrap_or_default(),
+            }),
+            Err(_) if self.listed_once => None,
+            Err(e) => {
+                let error = watch_error(&e);
+                Some(PodEvent::Failed {
+                    error: rest::ApiError {
+                        status: error.kind.http_status(),
+                        reason: error.kind.reason().to_owned(),
+                        message: error.message,
+                    },
+                })
+            }
+        }
+    }
+}
+
+fn watch_error(e: &watcher::Error) -> AppError {
+    match e {
+        watcher::Error::InitialListFailed(e)
+        | watcher::Error::WatchStartFailed(e)
+        | watcher::Error::WatchFailed(e) => classify(e),
+        other => AppError::new(ErrorKind::Upstream, other.to_string()),
+    }
+}
+
 /// Reduces a pod to what a person needs to pick a terminal.
 pub fn summarize(pod: &Pod) -> rest::Pod {
     let statuses = pod
@@ -105,6 +218,7 @@ pub fn summarize(pod: &Pod) -> rest::Pod {
                 state: state.into(),
                 tty: c.tty.unwrap_or(false),
                 stdin: c.stdin.unwrap_or(false),
+                last_state: status.and_then(last_state),
             }
         })
         .collect();
@@ -119,7 +233,20 @@ pub fn summarize(pod: &Pod) -> rest::Pod {
         restarts: containers.iter().map(|c| c.restarts).sum(),
         containers,
         exec_allowed: true,
+        created: pod
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(|t| t.0.to_string()),
+        node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
     }
+}
+
+/// How the previous instance of a container ended, e.g. `OOMKilled (exit 137)`.
+fn last_state(status: &ContainerStatus) -> Option<String> {
+    let ended = status.last_state.as_ref()?.terminated.as_ref()?;
+    let reason = ended.reason.as_deref().unwrap_or("Terminated");
+    Some(format!("{reason} (exit {})", ended.exit_code))
 }
 
 #[cfg(test)]
@@ -149,6 +276,81 @@ mod tests {
         assert_eq!(summary.restarts, 3);
         assert_eq!(summary.containers[0].state, "running");
         assert_eq!(summary.containers[1].state, "waiting");
+    }
+
+    fn pod_named(name: &str) -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "creationTimestamp": "2026-12-07T01:02:03Z"},
+            "spec": {"nodeName": "webshell-node", "containers": [{"name": "app"}]},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_pod_says_its_age_node_and_how_a_restarted_container_last_ended() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web", "creationTimestamp": "2026-12-07T01:02:03Z"},
+            "spec": {"nodeName": "node-1", "containers": [{"name": "app", "image": "nginx"}]},
+            "status": {"phase": "Running", "containerStatuses": [
+                {"name": "app", "image": "nginx", "imageID": "", "ready": true, "restartCount": 1,
+                 "state": {"running": {}},
+                 "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}},
+            ]},
+        }))
+        .unwrap();
+        let summary = summarize(&pod);
+        assert_eq!(summary.created.as_deref(), Some("2026-12-07T01:02:03Z"));
+        assert_eq!(summary.node.as_deref(), Some("node-1"));
+        assert_eq!(
+            summary.containers[0].last_state.as_deref(),
+            Some("OOMKilled (exit 137)")
+        );
+    }
+
+    #[test]
+    fn watcher_events_become_a_reset_per_listing_then_single_changes() {
+        let mut changes = PodChanges::default();
+        let mut next = |e| changes.next(e, &summarize);
+        assert_eq!(next(Ok(watcher::Event::Init)), None);
+        assert_eq!(next(Ok(watcher::Event::InitApply(pod_named("b")))), None);
+        assert_eq!(next(Ok(watcher::Event::InitApply(pod_named("a")))), None);
+        let Some(PodEvent::Reset { pods }) = next(Ok(watcher::Event::InitDone)) else {
+            panic!("a reset");
+        };
+        let names: Vec<&str> = pods.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"], "sorted");
+        assert!(matches!(
+            next(Ok(watcher::Event::Apply(pod_named("c")))),
+            Some(PodEvent::Applied { pod }) if pod.name == "c"
+        ));
+        assert_eq!(
+            next(Ok(watcher::Event::Delete(pod_named("a")))),
+            Some(PodEvent::Deleted { name: "a".into() })
+        );
+        // Once listed, a failed watch is retried quietly.
+        assert_eq!(next(Err(watcher::Error::NoResourceVersion)), None);
+    }
+
+    #[test]
+    fn a_watch_that_fails_before_its_first_list_says_why() {
+        let mut changes = PodChanges::default();
+        let forbidden = kube::Error::Api(
+            kube::core::Status::failure("pods is forbidden", "Forbidden")
+                .with_code(403)
+                .boxed(),
+        );
+        match changes.next(
+            Err(watcher::Error::InitialListFailed(forbidden)),
+            &summarize,
+        ) {
+            Some(PodEvent::Failed { error }) => {
+                assert_eq!(
+                    (error.status, error.message.as_str()),
+                    (403, "pods is forbidden")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -529,3 +529,103 @@ async fn a_followed_log_streams_lines_written_after_it_opened() {
     let got = ticks(&seen);
     assert!(got.windows(2).all(|w| w[1] == w[0] + 1), "{got:?}");
 }
+
+/// Reads server-sent events from `stream` until one's data satisfies `want`.
+async fn next_pod_event(
+    stream: &mut tokio::net::TcpStream,
+    seen: &mut String,
+    want: impl Fn(&webshell_protocol::rest::PodEvent) -> bool,
+) -> webshell_protocol::rest::PodEvent {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 8192];
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            // Events are "data: {json}" lines; chunked framing never splits a line here in a
+            // way that matters, because each event is written as one chunk.
+            while let Some(end) = seen.find("\n\n") {
+                let event: String = seen.drain(..end + 2).collect();
+                if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: "))
+                    && let Ok(parsed) = serde_json::from_str(data)
+                    && want(&parsed)
+                {
+                    return parsed;
+                }
+            }
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the event stream ended: {seen}");
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no such event within 20 s: {seen}"))
+}
+
+#[tokio::test]
+async fn the_live_pod_list_starts_whole_then_follows_an_added_and_a_deleted_pod() {
+    use k8s_openapi::api::core::v1::Pod as KubePod;
+    use kube::api::{DeleteParams, PostParams};
+    use tokio::io::AsyncWriteExt;
+    use webshell_protocol::rest::{PodEvent, pod_events_path};
+    let (server, cookie) = signed_in_as("admin").await;
+    let mut stream = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
+    let mut request = format!(
+        "GET {} HTTP/1.1\r\nhost: {}\r\n",
+        pod_events_path("demo"),
+        server.addr
+    );
+    for (name, value) in &cookie.headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut seen = String::new();
+    let PodEvent::Reset { pods } = next_pod_event(&mut stream, &mut seen, |e| {
+        matches!(e, PodEvent::Reset { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    let bash = pods
+        .iter()
+        .find(|p| p.name == "bash-pod")
+        .expect("bash-pod");
+    assert_eq!(bash.node.as_deref(), Some("webshell-node"));
+    assert!(bash.created.is_some());
+
+    let name = format!("live-{}", std::process::id());
+    let pods = testcluster::demo_pods("admin").await.unwrap();
+    let pod: KubePod = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": name},
+        "spec": {"nodeName": "webshell-node", "terminationGracePeriodSeconds": 1,
+                 "containers": [{"name": "main", "image": "webshell.test/sh",
+                                 "command": ["sleep", "600"]}]},
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &pod).await.unwrap();
+    next_pod_event(
+        &mut stream,
+        &mut seen,
+        |e| matches!(e, PodEvent::Applied { pod } if pod.name == name),
+    )
+    .await;
+    pods.delete(&name, &DeleteParams::default()).await.unwrap();
+    next_pod_event(
+        &mut stream,
+        &mut seen,
+        |e| matches!(e, PodEvent::Deleted { name: n } if *n == name),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_live_pod_list_of_a_missing_namespace_is_404() {
+    let (server, cookie) = signed_in_as("admin").await;
+    let answer = server
+        .get(
+            &webshell_protocol::rest::pod_events_path("no-such-ns"),
+            &cookie,
+        )
+        .await;
+    assert_eq!(answer.status, 404, "{answer:?}");
+}

@@ -1,5 +1,8 @@
 import { test, expect } from './fixtures.mjs';
-import { TerminalPage } from './terminal-page.mjs';
+import { TerminalPage, kubectl } from './terminal-page.mjs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 
 test('the search box filters the pod list, with status shown per pod', async ({ page }) => {
   const t = new TerminalPage(page);
@@ -31,4 +34,33 @@ test('a namespace that does not exist is reported, not shown as empty', async ({
   const error = page.getByTestId('api-error').filter({ hasText: /not found/i });
   await expect(error).toBeVisible();
   await expect(error).toHaveAttribute('data-status', '404');
+});
+
+test('the pod list follows the cluster live: an added pod appears, a deleted one goes', async ({ page }) => {
+  const t = new TerminalPage(page);
+  await t.openHome();
+  const rows = page.getByTestId('pod-row');
+  await expect(rows).toHaveCount(5);
+  const bash = page.locator('[data-testid=pod-row][data-pod=bash-pod]');
+  await expect(bash).toContainText('webshell-node · webshell.test/bash');
+  await expect(bash.getByTestId('pod-age')).toHaveText(/^\d+[smhd]$/);
+
+  const name = `live-${process.pid}`;
+  const manifest = join(tmpdir(), `${name}.json`);
+  await writeFile(manifest, JSON.stringify({
+    apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'demo' },
+    spec: { nodeName: 'webshell-node', terminationGracePeriodSeconds: 1,
+      containers: [{ name: 'main', image: 'webshell.test/sh', command: ['sleep', '600'] }] },
+  }));
+  await kubectl('create', '-f', manifest);
+  try {
+    // No refresh, no reload: the watch brings it, and then its Running phase.
+    const added = page.locator(`[data-testid=pod-row][data-pod="${name}"]`);
+    await expect(added).toBeVisible();
+    await expect(added).toContainText('Running');
+    await expect(rows).toHaveCount(6);
+  } finally {
+    await kubectl('delete', 'pod', '-n', 'demo', name, '--wait=true');
+  }
+  await expect(rows).toHaveCount(5);
 });

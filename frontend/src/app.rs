@@ -13,6 +13,7 @@ use webshell_protocol::{ErrorKind, close_code};
 
 use crate::api;
 use crate::logs_view::LogsView;
+use crate::pod_feed::use_pod_feed;
 use crate::pod_list::PodList;
 use crate::route::{Route, View};
 use crate::settings::{self, Settings};
@@ -119,18 +120,13 @@ pub fn App() -> impl IntoView {
             namespace.set(ns);
         }
     });
-    let pods = LocalResource::new(move || {
-        let ns = namespace.get();
-        sign_ins.track();
-        async move {
-            if ns.is_empty() {
-                None
-            } else {
-                Some(api::pods(&ns).await)
-            }
-        }
-    });
-    let pod_list = Signal::derive(move || pods.get().flatten());
+    // The pod list is live (a watch); the refresh button and a new sign-in reopen it.
+    let reloads = RwSignal::new(0u32);
+    let pod_list: Signal<Option<Result<Vec<Pod>, api::Error>>> = use_pod_feed(
+        namespace.into(),
+        Signal::derive(move || sign_ins.get().wrapping_add(reloads.get())),
+    )
+    .into();
     // `Some(why)` while the server answers 401: the sign-in panel replaces the main area.
     let sign_in_reason = Memo::new(move |_| {
         let who = me.get().and_then(|r| r.err());
@@ -353,7 +349,7 @@ pub fn App() -> impl IntoView {
                 <button class="ghost" title="Reload namespaces and pods" data-testid="refresh"
                     on:click=move |_| {
                         namespaces.refetch();
-                        pods.refetch();
+                        reloads.update(|n| *n += 1);
                     }>"↻"</button>
                 <span class="spacer"></span>
                 <SettingsMenu settings />

@@ -15,6 +15,7 @@
 //! - [`url`], [`route`]: socket URLs and the SPA's deep links (pure);
 //! - [`auth`]: how a host-supplied token rides on the socket (pure);
 //! - [`logs_view`]: a container's log in a read-only xterm, followed as it grows;
+//! - [`pod_feed`]: the live pod list (server-sent watch events);
 //! - [`api`], [`app`], [`pod_list`], [`sign_in`], [`tabs`]: the SPA.
 //!
 //! Reading the terminal in end-to-end tests: nothing is exposed on `window`. xterm 6 renders
@@ -31,6 +32,7 @@ pub mod hooks;
 pub mod key_bar;
 pub mod logs_view;
 pub mod options;
+pub mod pod_feed;
 pub mod pod_list;
 pub mod route;
 pub mod search_bar;

@@ -16,10 +16,33 @@ pub fn filter_pods<'a>(pods: &'a [Pod], query: &str) -> Vec<&'a Pod> {
         .collect()
 }
 
+/// How long ago `created_ms` was at `now_ms` (both ms since the epoch), the way kubectl says
+/// it: `45s`, `12m`, `3h`, `5d`.
+pub fn age(created_ms: f64, now_ms: f64) -> String {
+    let secs = ((now_ms - created_ms) / 1000.0).max(0.0) as u64;
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 2 * 3600 => format!("{}m", s / 60),
+        s if s < 2 * 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
 /// `ready/total` containers, e.g. `1/2`.
 pub fn readiness(pod: &Pod) -> String {
     let ready = pod.containers.iter().filter(|c| c.ready).count();
     format!("{ready}/{}", pod.containers.len())
+}
+
+/// Now, in ms since the epoch, updated every 10 s so that ages move on.
+fn clock() -> ReadSignal<f64> {
+    let (now, set_now) = signal(js_sys::Date::now());
+    let tick = gloo_timers::callback::Interval::new(10_000, move || {
+        set_now.try_set(js_sys::Date::now());
+    });
+    let tick = send_wrapper::SendWrapper::new(tick);
+    on_cleanup(move || drop(tick));
+    now
 }
 
 /// The pods of the selected namespace; a click opens the pod's first container.
@@ -36,6 +59,7 @@ pub fn PodList(
     /// Opens a terminal.
     on_open: Callback<Target>,
 ) -> impl IntoView {
+    let now = clock();
     move || match pods.get() {
         None if namespace.with(String::is_empty) => {
             view! { <div class="muted pad">"No namespace selected."</div> }.into_any()
@@ -62,7 +86,7 @@ pub fn PodList(
             let ns = namespace.get_untracked();
             view! {
                 <ul class="pods" data-testid="pod-list">
-                    {shown.into_iter().map(|pod| pod_row(pod, ns.clone(), selected, on_open))
+                    {shown.into_iter().map(|pod| pod_row(pod, ns.clone(), selected, on_open, now))
                         .collect_view()}
                 </ul>
             }
@@ -76,8 +100,28 @@ fn pod_row(
     namespace: String,
     selected: Signal<Option<Target>>,
     on_open: Callback<Target>,
+    now: ReadSignal<f64>,
 ) -> impl IntoView {
     let name = pod.name.clone();
+    let created = pod
+        .created
+        .as_deref()
+        .map(js_sys::Date::parse)
+        .filter(|ms| ms.is_finite());
+    let age = move || created.map(|c| age(c, now.get()));
+    let image = pod
+        .containers
+        .first()
+        .map(|c| c.image.clone())
+        .unwrap_or_default();
+    let where_ = match &pod.node {
+        Some(node) => format!("{node} · {image}"),
+        None => image,
+    };
+    let last_state = pod
+        .containers
+        .iter()
+        .find_map(|c| Some(format!("{}: last {}", c.name, c.last_state.as_deref()?)));
     let is_selected = {
         let (ns, name) = (namespace.clone(), name.clone());
         move || {
@@ -122,9 +166,12 @@ fn pod_row(
                 <span class=phase_class>{pod.phase.clone()}</span>
                 <span class="ready" title="ready containers">{readiness(&pod)}</span>
                 <span class="restarts" title="restarts">{format!("↻{}", pod.restarts)}</span>
+                <span class="age" data-testid="pod-age" title=pod.created.clone()>{age}</span>
                 <span class="muted">{containers}</span>
                 {no_exec}
             </div>
+            <div class="pod-where muted" title=where_.clone()>{where_.clone()}</div>
+            {last_state.map(|s| view! { <div class="pod-last-state" title=s.clone()>{s.clone()}</div> })}
         </li>
     }
 }
@@ -151,9 +198,12 @@ mod tests {
                     state: "running".into(),
                     tty: false,
                     stdin: false,
+                    last_state: None,
                 })
                 .collect(),
             exec_allowed: true,
+            created: None,
+            node: None,
         }
     }
 
@@ -170,6 +220,16 @@ mod tests {
             .collect();
         assert_eq!(names, ["web-0", "Worker-1"]);
         assert_eq!(filter_pods(&pods, "").len(), 3);
+    }
+
+    #[test]
+    fn ages_read_like_kubectls() {
+        let at = |secs: f64| age(0.0, secs * 1000.0);
+        assert_eq!(at(45.0), "45s");
+        assert_eq!(at(12.0 * 60.0), "12m");
+        assert_eq!(at(3.0 * 3600.0), "3h");
+        assert_eq!(at(5.0 * 86_400.0), "5d");
+        assert_eq!(age(10_000.0, 0.0), "0s", "a clock behind the server's");
     }
 
     #[test]

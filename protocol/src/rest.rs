@@ -105,6 +105,12 @@ pub struct Pod {
     /// as RBAC rules tell. The exec itself is checked again when it starts.
     #[serde(default = "yes")]
     pub exec_allowed: bool,
+    /// When it was created (RFC 3339), for its age.
+    #[serde(default)]
+    pub created: Option<String>,
+    /// The node it runs on, once scheduled.
+    #[serde(default)]
+    pub node: Option<String>,
 }
 
 fn yes() -> bool {
@@ -130,6 +136,51 @@ pub struct Container {
     /// Whether the main process reads stdin (`spec.stdin`): attaching can then type into it.
     #[serde(default)]
     pub stdin: bool,
+    /// How its previous instance ended, after a restart, e.g. `OOMKilled (exit 137)`.
+    #[serde(default)]
+    pub last_state: Option<String>,
+}
+
+/// A change to the pod list of a namespace, one per server-sent event of [`POD_EVENTS_ROUTE`]
+/// (the event's data is this, as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PodEvent {
+    /// The whole list, sorted by name: first, and again whenever the watch had to start over.
+    Reset {
+        /// Every pod.
+        pods: Vec<Pod>,
+    },
+    /// A pod was added or changed.
+    Applied {
+        /// The pod as it is now.
+        pod: Pod,
+    },
+    /// A pod is gone.
+    Deleted {
+        /// Its name.
+        name: String,
+    },
+    /// The watch failed for good (e.g. the caller may not watch pods); the stream ends.
+    Failed {
+        /// Why, as a REST error would say.
+        error: ApiError,
+    },
+}
+
+impl PodEvent {
+    /// Applies this change to `pods` (kept sorted by name); `Failed` changes nothing.
+    pub fn apply_to(self, pods: &mut Vec<Pod>) {
+        match self {
+            PodEvent::Reset { pods: all } => *pods = all,
+            PodEvent::Applied { pod } => match pods.binary_search_by(|p| p.name.cmp(&pod.name)) {
+                Ok(at) => pods[at] = pod,
+                Err(at) => pods.insert(at, pod),
+            },
+            PodEvent::Deleted { name } => pods.retain(|p| p.name != name),
+            PodEvent::Failed { .. } => {}
+        }
+    }
 }
 
 /// The body of every error response.
@@ -215,6 +266,15 @@ impl LogQuery {
     }
 }
 
+/// Route template of the live pod list (axum syntax): `text/event-stream`, one [`PodEvent`]
+/// per event, starting with a `Reset`.
+pub const POD_EVENTS_ROUTE: &str = "/api/namespaces/{namespace}/pod-events";
+
+/// Path of the live pod list of `namespace`.
+pub fn pod_events_path(namespace: &str) -> String {
+    POD_EVENTS_ROUTE.replace("{namespace}", namespace)
+}
+
 /// Path of the pod list of `namespace`.
 pub fn pods_path(namespace: &str) -> String {
     PODS_ROUTE.replace("{namespace}", namespace)
@@ -280,6 +340,42 @@ mod tests {
             path(&q),
             "/api/namespaces/demo/pods/web-0/containers/app/log?follow=true&timestamps=true&tail_lines=500"
         );
+    }
+
+    fn pod(name: &str, phase: &str) -> Pod {
+        Pod {
+            name: name.into(),
+            phase: phase.into(),
+            ready: false,
+            restarts: 0,
+            containers: Vec::new(),
+            exec_allowed: true,
+            created: None,
+            node: None,
+        }
+    }
+
+    #[test]
+    fn pod_events_keep_the_list_sorted_and_current() {
+        let mut pods = Vec::new();
+        PodEvent::Reset {
+            pods: vec![pod("a", "Running"), pod("c", "Running")],
+        }
+        .apply_to(&mut pods);
+        PodEvent::Applied {
+            pod: pod("b", "Pending"),
+        }
+        .apply_to(&mut pods);
+        PodEvent::Applied {
+            pod: pod("c", "Failed"),
+        }
+        .apply_to(&mut pods);
+        PodEvent::Deleted { name: "a".into() }.apply_to(&mut pods);
+        let shown: Vec<(&str, &str)> = pods
+            .iter()
+            .map(|p| (p.name.as_str(), p.phase.as_str()))
+            .collect();
+        assert_eq!(shown, [("b", "Pending"), ("c", "Failed")]);
     }
 
     #[test]
