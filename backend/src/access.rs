@@ -16,7 +16,9 @@ use k8s_openapi::api::authorization::v1::{
 use kube::Api;
 use kube::api::PostParams;
 
+use crate::auth::Caller;
 use crate::error::AppError;
+use crate::upstream::{Credential, Upstream};
 
 /// The verbs a WebSocket exec needs on `pods/exec`.
 pub const EXEC_VERBS: [&str; 2] = ["create", "get"];
@@ -37,6 +39,22 @@ pub enum Asker {
     },
 }
 
+impl Asker {
+    /// How to ask about `caller`: as themselves, or (proxy mode, where the server
+    /// impersonates them) by the server on their behalf.
+    pub fn for_caller(upstream: &Upstream, caller: &Caller) -> Result<Asker, AppError> {
+        let client = upstream.client(&caller.credential)?;
+        Ok(match &caller.credential {
+            Credential::Impersonate { user, groups } => Asker::OnBehalfOf {
+                server: upstream.client(&Credential::Server)?,
+                user: user.clone(),
+                groups: groups.clone(),
+            },
+            _ => Asker::Myself(client),
+        })
+    }
+}
+
 /// Checks that the caller may use `subresource` (`exec` or `attach`) of `pod`; a refusal
 /// names the missing verbs.
 pub async fn check_subresource(
@@ -45,8 +63,29 @@ pub async fn check_subresource(
     namespace: &str,
     pod: &str,
 ) -> Result<(), AppError> {
+    check_verbs(
+        asker,
+        &EXEC_VERBS,
+        subresource,
+        namespace,
+        pod,
+        "over a WebSocket it needs create and get",
+    )
+    .await
+}
+
+/// Checks that the caller may do each of `verbs` on `pods/{subresource}` of `pod`; a refusal
+/// names the missing verbs and says why they are needed (`needs`).
+pub async fn check_verbs(
+    asker: &Asker,
+    verbs: &[&str],
+    subresource: &str,
+    namespace: &str,
+    pod: &str,
+    needs: &str,
+) -> Result<(), AppError> {
     let mut missing = Vec::new();
-    for verb in EXEC_VERBS {
+    for &verb in verbs {
         let attributes = ResourceAttributes {
             namespace: Some(namespace.into()),
             verb: Some(verb.into()),
@@ -67,8 +106,7 @@ pub async fn check_subresource(
         Asker::OnBehalfOf { user, .. } => user.clone(),
     };
     Err(AppError::forbidden(format!(
-        "{who} may not {} pods/{subresource} in namespace {namespace} (pod {pod}); \
-         over a WebSocket it needs create and get",
+        "{who} may not {} pods/{subresource} in namespace {namespace} (pod {pod}); {needs}",
         missing.join(" or ")
     )))
 }

@@ -13,6 +13,7 @@ use crate::audit::AuditSink;
 use crate::auth::AuthSettings;
 use crate::auth::oidc::OidcSettings;
 use crate::auth::proxy::ProxySettings;
+use crate::debug::DEFAULT_DEBUG_IMAGE;
 use crate::limits::SessionLimits;
 use crate::security::read_secret_file;
 use crate::serving::{ServeOptions, TlsFiles, load_tls};
@@ -147,6 +148,9 @@ pub struct Args {
     /// Terminal sessions at once per user.
     #[arg(long, env = "WEBSHELL_MAX_SESSIONS_PER_USER", default_value_t = 20)]
     pub max_sessions_per_user: usize,
+    /// Image of the ephemeral debug container offered for containers without a shell.
+    #[arg(long, env = "WEBSHELL_DEBUG_IMAGE", default_value = DEFAULT_DEBUG_IMAGE)]
+    pub debug_image: String,
     /// New terminal sessions per user per minute.
     #[arg(
         long,
@@ -323,6 +327,7 @@ impl Args {
             },
             audit: self.audit_log,
             launchers: None,
+            debug_image: self.debug_image,
         })
     }
 

@@ -10,6 +10,7 @@ pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod debug;
 pub mod error;
 pub mod lifecycle;
 pub mod limits;
@@ -50,6 +51,8 @@ pub fn app(state: AppState) -> Router {
         .route(rest::EXEC_ROUTE, get(terminal::exec))
         .route(rest::ATTACH_ROUTE, get(terminal::exec))
         .route(rest::LOG_ROUTE, get(logs::log))
+        .route(rest::DEBUG_ROUTE, post(debug::start))
+        .route(rest::SERVER_SETTINGS_PATH, get(debug::settings))
         .route_layer(from_fn_with_state(state.clone(), auth::require_sign_in));
     // Routes that sign people in and out.
     let sign_in = Router::new()

@@ -48,6 +48,8 @@ pub struct Settings {
     pub audit: AuditSink,
     /// Makes each session's process; `None` for the pod `exec` (tests set fakes).
     pub launchers: Option<Arc<dyn Launchers>>,
+    /// The image of ephemeral debug containers, unless a person names another.
+    pub debug_image: String,
 }
 
 impl Settings {
@@ -69,6 +71,7 @@ impl Settings {
             session: SessionConfig::default(),
             audit: AuditSink::Off,
             launchers: None,
+            debug_image: crate::debug::DEFAULT_DEBUG_IMAGE.to_owned(),
         }
     }
 }
@@ -98,6 +101,8 @@ pub struct AppState {
     pub lifecycle: Arc<Lifecycle>,
     /// The last API server check of `/readyz`.
     pub readiness: Arc<Readiness>,
+    /// The image of ephemeral debug containers, unless a person names another.
+    pub debug_image: Arc<str>,
 }
 
 impl AppState {
@@ -162,6 +167,7 @@ impl AppState {
             metrics,
             lifecycle: Arc::new(Lifecycle::new()),
             readiness: Arc::default(),
+            debug_image: settings.debug_image.into(),
         })
     }
 }

@@ -29,7 +29,6 @@ use crate::session::kube::{KubeExec, Subresource};
 use crate::session::probe::ShellProbe;
 use crate::session::{ProcessLauncher, Session, SocketCommand, SocketEvent};
 use crate::state::AppState;
-use crate::upstream::Credential;
 
 /// The socket's initial read buffer.
 const SOCKET_READ_BUFFER: usize = 4 * 1024;
@@ -119,15 +118,7 @@ impl Launchers for KubeLaunchers {
         target: &ExecTarget,
     ) -> Result<Box<dyn ProcessLauncher>, AppError> {
         let client = state.upstream.client(&caller.credential)?;
-        // Proxy mode asks as the server, on the person's behalf (SubjectAccessReview).
-        let access = match &caller.credential {
-            Credential::Impersonate { user, groups } => Asker::OnBehalfOf {
-                server: state.upstream.client(&Credential::Server)?,
-                user: user.clone(),
-                groups: groups.clone(),
-            },
-            _ => Asker::Myself(client.clone()),
-        };
+        let access = Asker::for_caller(&state.upstream, caller)?;
         let t = target.clone();
         let exec = move |command| KubeExec {
             pods: Api::<Pod>::namespaced(client, &t.namespace),

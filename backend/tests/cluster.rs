@@ -629,3 +629,64 @@ async fn the_live_pod_list_of_a_missing_namespace_is_404() {
         .await;
     assert_eq!(answer.status, 404, "{answer:?}");
 }
+
+#[tokio::test]
+async fn a_container_without_a_shell_gets_a_debug_container_to_attach_to() {
+    use webshell_protocol::rest::{DebugContainer, attach_path, debug_path};
+    let (server, cookie) = signed_in_as("admin").await;
+    let body = r#"{"target":"main","image":"webshell.test/bash"}"#;
+    let answer = server
+        .request(
+            "POST",
+            &debug_path("demo", "distroless-pod"),
+            &cookie,
+            Some(body),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{answer:?}");
+    let debug: DebugContainer = serde_json::from_str(&answer.body).unwrap();
+    assert!(debug.name.starts_with("debugger-"), "{debug:?}");
+
+    let path = attach_path("demo", "distroless-pod", &debug.name);
+    let mut term = server.open_term(&path, SUBPROTOCOL, &cookie).await;
+    term.hello().await;
+    term.type_text("echo \"debug-$((6*7))\"\r").await;
+    term.until_output("debug-42").await;
+}
+
+#[tokio::test]
+async fn a_debug_container_is_refused_up_front_without_the_rights_it_needs() {
+    use webshell_protocol::rest::debug_path;
+    let (server, cookie) = signed_in_as("alice").await;
+    let answer = server
+        .request(
+            "POST",
+            &debug_path("demo", "distroless-pod"),
+            &cookie,
+            Some(r#"{"target":"main"}"#),
+        )
+        .await;
+    assert_eq!(answer.status, 403, "{answer:?}");
+    assert!(
+        answer.body.contains("pods/ephemeralcontainers"),
+        "{}",
+        answer.body
+    );
+
+    let (server, cookie) = signed_in_as("admin").await;
+    for (body, status) in [
+        (r#"{"target":"nope"}"#, 404),
+        (r#"{"target":"main","image":"two words"}"#, 400),
+        (r#"{"target":"main","shell":"zsh"}"#, 400),
+    ] {
+        let answer = server
+            .request(
+                "POST",
+                &debug_path("demo", "distroless-pod"),
+                &cookie,
+                Some(body),
+            )
+            .await;
+        assert_eq!(answer.status, status, "{body}: {answer:?}");
+    }
+}

@@ -275,6 +275,48 @@ pub fn pod_events_path(namespace: &str) -> String {
     POD_EVENTS_ROUTE.replace("{namespace}", namespace)
 }
 
+/// Route template (axum syntax) that starts an ephemeral debug container in a pod (`POST`,
+/// a [`DebugRequest`]; answers 201 with a [`DebugContainer`] once it runs). Attach to it
+/// with [`attach_path`].
+pub const DEBUG_ROUTE: &str = "/api/namespaces/{namespace}/pods/{pod}/debug";
+
+/// Path of [`DEBUG_ROUTE`] for one pod.
+pub fn debug_path(namespace: &str, pod: &str) -> String {
+    DEBUG_ROUTE
+        .replace("{namespace}", namespace)
+        .replace("{pod}", pod)
+}
+
+/// What the server offers the UI beyond sign-in.
+pub const SERVER_SETTINGS_PATH: &str = "/api/settings";
+
+/// The answer of [`SERVER_SETTINGS_PATH`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerSettings {
+    /// The image a debug container gets unless the person names another (`--debug-image`).
+    pub debug_image: String,
+}
+
+/// Asks for an ephemeral debug container with a shell, beside a container without one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DebugRequest {
+    /// The container whose processes it should see (`targetContainerName`).
+    pub target: String,
+    /// Its image; none means the server's `--debug-image`.
+    #[serde(default)]
+    pub image: Option<String>,
+}
+
+/// A debug container that runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DebugContainer {
+    /// Its name in the pod (`debugger-…`).
+    pub name: String,
+    /// Its image.
+    pub image: String,
+}
+
 /// Path of the pod list of `namespace`.
 pub fn pods_path(namespace: &str) -> String {
     PODS_ROUTE.replace("{namespace}", namespace)

@@ -117,15 +117,21 @@ impl KubeExec {
         if let Some(why) = diagnose_container(&pod, &self.container) {
             return Err(why);
         }
-        let spec = pod
-            .spec
+        let spec = pod.spec.as_ref();
+        let regular = spec
             .iter()
             .flat_map(|s| &s.containers)
-            .find(|c| c.name == self.container);
-        Ok((
-            spec.and_then(|c| c.tty).unwrap_or(false),
-            spec.and_then(|c| c.stdin).unwrap_or(false),
-        ))
+            .find(|c| c.name == self.container)
+            .map(|c| (c.tty, c.stdin));
+        // A debug container (what `kubectl debug -it` attaches to) is an ephemeral one.
+        let ephemeral = || {
+            spec.iter()
+                .flat_map(|s| s.ephemeral_containers.iter().flatten())
+                .find(|c| c.name == self.container)
+                .map(|c| (c.tty, c.stdin))
+        };
+        let (tty, stdin) = regular.or_else(ephemeral).unwrap_or_default();
+        Ok((tty.unwrap_or(false), stdin.unwrap_or(false)))
     }
 
     /// Turns a failed exec into a clear error. The WebSocket upgrade only tells the status
@@ -186,11 +192,17 @@ fn exec_failed(message: String) -> AppError {
     }
 }
 
-/// Why an exec into `container` of `pod` cannot work, if the pod says so.
+/// Why an exec into `container` of `pod` cannot work, if the pod says so. Ephemeral (debug)
+/// containers count, though the error lists only the regular ones a person would pick.
 pub fn diagnose_container(pod: &Pod, container: &str) -> Option<AppError> {
     let spec = pod.spec.as_ref()?;
     let names: Vec<&str> = spec.containers.iter().map(|c| c.name.as_str()).collect();
-    if !names.contains(&container) {
+    let ephemeral = spec
+        .ephemeral_containers
+        .iter()
+        .flatten()
+        .any(|c| c.name == container);
+    if !names.contains(&container) && !ephemeral {
         return Some(AppError {
             kind: ErrorKind::NotFound,
             message: format!(
@@ -200,12 +212,12 @@ pub fn diagnose_container(pod: &Pod, container: &str) -> Option<AppError> {
             ),
         });
     }
-    let state = pod
-        .status
-        .as_ref()?
+    let status = pod.status.as_ref()?;
+    let state = status
         .container_statuses
-        .as_ref()?
         .iter()
+        .chain(&status.ephemeral_container_statuses)
+        .flatten()
         .find(|s| s.name == container)?
         .state
         .as_ref()?;
