@@ -93,7 +93,9 @@ export default defineConfig({
     // own tests are backend/tests) is raised so the suite never meets it.
     webshell('local', ports.local,
       `--context admin --local-secret-file '${join(secrets, 'local-secret')}'`
-        + ' --max-new-sessions-per-minute 600'),
+        + ' --max-new-sessions-per-minute 600'
+        // The test node's images are webshell.test/*; this one has bash.
+        + ' --debug-image webshell.test/bash'),
     // token: each person pastes their own token, or a host page embedding the terminal
     // (examples/embed, on its own origin) supplies it.
     webshell('token', ports.token,

@@ -19,3 +19,18 @@ test('distroless-pod shows a clear no-shell message', async ({ page }) => {
   await t.expectScreen(/no shell/i);
   await t.expectScreen(/debug/);
 });
+
+test('distroless-pod gets a debug container with a working shell, from the no-shell message', async ({ page }) => {
+  const t = new TerminalPage(page);
+  await page.goto('/t/demo/distroless-pod/main');
+  await expect(t.status).toContainText(/no shell/i);
+  const offer = page.getByTestId('debug-offer');
+  await expect(offer).toBeVisible();
+  await expect(page.getByTestId('debug-image')).toHaveValue('webshell.test/bash');
+  await page.getByTestId('debug-start').click();
+  await expect(page).toHaveURL(/\/a\/demo\/distroless-pod\/debugger-[a-z0-9]{5}$/, { timeout: 30_000 });
+  await t.expectConnected();
+  await t.run('echo "debug-$((6*7))"');
+  await t.expectScreen(/^debug-42\s*$/m);
+  await expect(offer).toBeHidden();
+});

@@ -11,8 +11,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
 use webshell_protocol::rest::{
-    AUTH_PATH, ApiError, AuthInfo, Identity, NAMESPACES_PATH, Namespace, Pod, SIGN_OUT_PATH,
-    TOKEN_SIGN_IN_PATH, TokenSignIn, WHOAMI_PATH, pods_path,
+    AUTH_PATH, ApiError, AuthInfo, DebugContainer, DebugRequest, Identity, NAMESPACES_PATH,
+    Namespace, Pod, SERVER_SETTINGS_PATH, SIGN_OUT_PATH, ServerSettings, TOKEN_SIGN_IN_PATH,
+    TokenSignIn, WHOAMI_PATH, debug_path, pods_path,
 };
 
 use crate::url::encode_component;
@@ -85,6 +86,22 @@ pub async fn sign_out() -> Result<(), Error> {
 /// `GET /api/namespaces`.
 pub async fn namespaces() -> Result<Vec<Namespace>, Error> {
     fetch_json("GET", NAMESPACES_PATH, None).await
+}
+
+/// `GET /api/settings`: what the server offers beyond sign-in (the debug image).
+pub async fn server_settings() -> Result<ServerSettings, Error> {
+    fetch_json("GET", SERVER_SETTINGS_PATH, None).await
+}
+
+/// `POST /api/namespaces/{ns}/pods/{pod}/debug`: an ephemeral debug container, once it runs.
+pub async fn start_debug(
+    namespace: &str,
+    pod: &str,
+    request: &DebugRequest,
+) -> Result<DebugContainer, Error> {
+    let body = json::to_string(request).map_err(Error::Decode)?;
+    let path = debug_path(&encode_component(namespace), &encode_component(pod));
+    fetch_json("POST", &path, Some(body)).await
 }
 
 /// `GET /api/namespaces/{ns}/pods`.

@@ -12,6 +12,7 @@ use webshell_protocol::rest::{AuthMode, Namespace, Pod};
 use webshell_protocol::{ErrorKind, close_code};
 
 use crate::api;
+use crate::debug_offer::DebugOffer;
 use crate::logs_view::LogsView;
 use crate::pod_feed::use_pod_feed;
 use crate::pod_list::PodList;
@@ -408,6 +409,7 @@ pub fn App() -> impl IntoView {
                                 class:primary=move || active_status.with(TerminalStatus::is_final)
                                 on:click=reconnect>"Reconnect"</button>
                         </div>
+                        <DebugOffer target=active status=active_status on_open=Callback::new(open) />
                         <div class="term-area">
                             <For each=tab_ids key=|id| *id children=tab_panel />
                         </div>

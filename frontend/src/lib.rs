@@ -16,6 +16,7 @@
 //! - [`auth`]: how a host-supplied token rides on the socket (pure);
 //! - [`logs_view`]: a container's log in a read-only xterm, followed as it grows;
 //! - [`pod_feed`]: the live pod list (server-sent watch events);
+//! - [`debug_offer`]: an ephemeral debug container for a container without a shell;
 //! - [`api`], [`app`], [`pod_list`], [`sign_in`], [`tabs`]: the SPA.
 //!
 //! Reading the terminal in end-to-end tests: nothing is exposed on `window`. xterm 6 renders
@@ -28,6 +29,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod clipboard;
+pub mod debug_offer;
 pub mod hooks;
 pub mod key_bar;
 pub mod logs_view;
