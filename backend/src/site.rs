@@ -217,10 +217,9 @@ impl Site {
         if allowed {
             Ok(())
         } else {
+            // The flag comes first: a WebSocket close reason keeps only 123 bytes.
             Err(SiteRefusal::Origin(format!(
-                "pages on {:?} may not use this server; to allow them, start it with \
-                 --allowed-origin {}",
-                cut(text),
+                "this page's origin is not allowed: start the server with --allowed-origin {}",
                 cut(text)
             )))
         }
@@ -276,7 +275,14 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     tracing::warn!(cause, path = %request.uri().path(), "request refused");
     let actor = Actor::anonymous(state.auth.mode(), crate::auth::source_of(&request));
     state.audit.refused_request(cause, &error, &actor, &request);
-    error.into_response()
+    match refusal {
+        // A browser shows a page nothing of a failed WebSocket handshake ("1006"), so a
+        // socket from a foreign page is accepted and at once closed with the reason, which
+        // names the flag. Nothing runs and nothing is read: it is as closed as a 403. A
+        // rebound Host still gets a plain 403 (no 101 for a name that is not ours).
+        SiteRefusal::Origin(_) => crate::terminal::refuse(request, error).await,
+        SiteRefusal::Host(_) => error.into_response(),
+    }
 }
 
 #[cfg(test)]

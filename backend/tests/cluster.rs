@@ -310,10 +310,14 @@ async fn a_cross_site_origin_is_refused_on_rest_and_socket() {
         .await;
     assert_eq!(answer.status, 403, "state-changing routes too: {answer:?}");
     let path = webshell_protocol::rest::exec_path("demo", "bash-pod", "main");
-    let upgrade = server
-        .request("GET", &path, &with_upgrade(foreign), None)
-        .await;
-    assert_eq!(upgrade.status, 403, "{upgrade:?}");
+    let mut socket = server
+        .connect(&path, Some(SUBPROTOCOL), &foreign)
+        .await
+        .expect("upgrade then close");
+    let (frames, code, reason) = support::until_close(&mut socket).await;
+    assert!(frames.is_empty(), "nothing runs: {frames:?}");
+    assert_eq!(code, close_code::FORBIDDEN);
+    assert!(reason.contains("--allowed-origin"), "{reason}");
 }
 
 #[tokio::test]

@@ -230,14 +230,27 @@ async fn refusals_are_close_codes_with_reasons_the_browser_can_show() {
 }
 
 #[tokio::test]
-async fn a_foreign_origin_never_gets_the_upgrade() {
+async fn a_foreign_origin_gets_no_session_only_a_close_naming_the_flag() {
     let (server, cookie) = server().await;
     let mut foreign = cookie.clone();
     foreign
         .headers
         .push(("origin".into(), "https://evil.example".into()));
+    // The browser would show only 1006 for a refused handshake; the close says why.
+    let mut socket = server
+        .connect(&path(), Some(SUBPROTOCOL), &foreign)
+        .await
+        .expect("upgrade then close");
+    let (frames, code, reason) = support::until_close(&mut socket).await;
+    assert!(frames.is_empty(), "no Hello, nothing runs: {frames:?}");
+    assert_eq!(code, close_code::FORBIDDEN);
+    assert!(
+        reason.contains("--allowed-origin https://evil.example"),
+        "{reason}"
+    );
+    // Plain HTTP from that page is a 403 with the same words.
     let answer = server
-        .request("GET", &path(), &support::with_upgrade(foreign), None)
+        .get(webshell_protocol::rest::NAMESPACES_PATH, &foreign)
         .await;
     assert_eq!(answer.status, 403);
     assert!(answer.body.contains("--allowed-origin"), "{}", answer.body);

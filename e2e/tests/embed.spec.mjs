@@ -31,3 +31,14 @@ test('without a token the host app is told to sign in', async ({ page }) => {
   await page.getByTestId('embed-connect').click();
   await expect(page.getByTestId('embed-status')).toContainText('4401');
 });
+
+test('a server that does not allow the host page says which flag would', async ({ page }) => {
+  await page.goto(host);
+  // The oidc server allows no other origin (the token server allows this one).
+  await page.getByTestId('embed-endpoint').fill('http://127.0.0.1:18082');
+  await page.getByTestId('embed-token').fill('any-token');
+  await page.getByTestId('embed-connect').click();
+  const status = page.getByTestId('embed-status');
+  await expect(status).toContainText('--allowed-origin http://127.0.0.1:18090');
+  await expect(status).toContainText('4403');
+});
