@@ -2,12 +2,14 @@
 //!
 //! `trunk build --release` writes `frontend/dist`; release builds include it at compile time.
 //! Debug builds read the same folder from disk on each request (rust-embed's default), so
-//! `./x dev` (trunk watch + a debug server) picks up every SPA rebuild on a browser reload. `/` and the deep links under `/t/` (like
-//! `/t/demo/bash-pod/main`) get `index.html`; the app then reads the path.
+//! `./x dev` (trunk watch + a debug server) picks up every SPA rebuild on a browser reload. `/`
+//! and the deep links (`/t/demo/bash-pod/main`, `/a/…`, `/l/…`: [`APP_ROUTE_SEGMENTS`]) get
+//! `index.html`; the app then reads the path.
 
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use rust_embed::RustEmbed;
+use webshell_protocol::rest::APP_ROUTE_SEGMENTS;
 
 #[derive(RustEmbed)]
 #[folder = "../frontend/dist"]
@@ -43,7 +45,8 @@ pub async fn serve(uri: Uri) -> Response {
             .into_response();
     }
     // Only the app's own routes get index.html; a missing asset is a plain 404.
-    if !(path.is_empty() || path == "t" || path.starts_with("t/")) {
+    let first = path.split('/').next().unwrap_or_default();
+    if !(path.is_empty() || APP_ROUTE_SEGMENTS.contains(&first)) {
         return StatusCode::NOT_FOUND.into_response();
     }
     match Spa::get("index.html") {

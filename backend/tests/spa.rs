@@ -44,7 +44,13 @@ fn assert_spa_built() {
 async fn the_app_and_its_deep_links_get_index_html() {
     assert_spa_built();
     let addr = server().await;
-    for path in ["/", "/t/demo/bash-pod/main", "/t/demo/web.v1"] {
+    for path in [
+        "/",
+        "/t/demo/bash-pod/main",
+        "/t/demo/web.v1",
+        "/a/demo/attach-pod/main",
+        "/l/demo/bash-pod/main",
+    ] {
         let (status, head) = head_of(&addr, path, "").await;
         assert_eq!(status, 200, "{path}");
         assert!(head.contains("content-type: text/html"), "{path}: {head}");

@@ -127,3 +127,26 @@ test('closing the page while a shell runs asks first; after it exits, it does no
   await closed;
   expect(dialogs).toEqual([]);
 });
+
+test('Tab stays the shell\'s until Ctrl+Shift+M lets it move focus out, and back', async ({ page }) => {
+  const t = new TerminalPage(page);
+  await page.goto('/t/demo/bash-pod/main');
+  await t.expectConnected('bash');
+  const inTerminal = () => page.evaluate(() =>
+    document.activeElement?.classList.contains('xterm-helper-textarea') ?? false);
+
+  await t.type('echo tab-');
+  await page.keyboard.press('Tab');
+  expect(await inTerminal(), 'Tab went to the shell').toBe(true);
+
+  await page.keyboard.press('Control+Shift+M');
+  await expect(page.getByTestId('tab-moves-focus')).toBeVisible();
+  await page.keyboard.press('Tab');
+  expect(await inTerminal(), 'Tab left the terminal').toBe(false);
+
+  await t.terminal.click();
+  await page.keyboard.press('Control+Shift+M');
+  await expect(page.getByTestId('tab-moves-focus')).toBeHidden();
+  await page.keyboard.press('Tab');
+  expect(await inTerminal()).toBe(true);
+});

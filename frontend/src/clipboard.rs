@@ -3,6 +3,10 @@
 //! Ctrl+V its literal-next. A paste of several lines asks first, whichever way it comes
 //! (shortcut, context menu, middle click), because a newline runs a command.
 //!
+//! Ctrl+Shift+M toggles "Tab moves focus": the terminal keeps Tab and Shift+Tab for the shell
+//! (completion) until a person asks for them to leave it, the way VS Code's Ctrl+M does for its
+//! editor; keyboard users then Tab out to the page.
+//!
 //! Pastes go through `term.paste`, so bracketed paste is kept when the shell asked for it.
 //! Copy-on-select and the multi-line question follow [`ClipboardPrefs`], which may change
 //! while the terminal runs.
@@ -37,6 +41,8 @@ pub enum Shortcut {
     Paste,
     /// Open the search bar (Ctrl+Shift+F, Cmd+F).
     Find,
+    /// Toggle whether Tab and Shift+Tab move focus out of the terminal (Ctrl+Shift+M).
+    ToggleTabFocus,
 }
 
 /// The shortcut a keydown is, if any: Ctrl+Shift+C/V/F anywhere, and Cmd+C/V/F. Everything
@@ -55,8 +61,15 @@ pub fn shortcut(
         "KeyC" => Some(Shortcut::Copy),
         "KeyV" => Some(Shortcut::Paste),
         "KeyF" => Some(Shortcut::Find),
+        // Ctrl+Shift only: Cmd+M is macOS's minimize.
+        "KeyM" if ctrl => Some(Shortcut::ToggleTabFocus),
         _ => None,
     }
+}
+
+/// Whether a key event is a plain Tab or Shift+Tab, the keys that move focus.
+pub fn is_focus_key(key: &str, ctrl: bool, alt: bool, meta: bool) -> bool {
+    key == "Tab" && !ctrl && !alt && !meta
 }
 
 /// Whether pasting `text` should ask first: it holds a line break, so it would run commands.
@@ -107,10 +120,17 @@ pub fn install(
     element: &HtmlElement,
     prefs: SharedPrefs,
     on_find: Box<dyn Fn()>,
+    on_tab_focus: Box<dyn Fn(bool)>,
 ) -> ClipboardShortcuts {
     let target = term.clone();
     let key_prefs = Rc::clone(&prefs);
+    let tab_moves_focus = Cell::new(false);
     let on_key = Closure::<dyn FnMut(KeyboardEvent) -> bool>::new(move |e: KeyboardEvent| {
+        if tab_moves_focus.get() && is_focus_key(&e.key(), e.ctrl_key(), e.alt_key(), e.meta_key())
+        {
+            // Not handled and not prevented: the browser moves focus.
+            return false;
+        }
         let Some(action) = shortcut(
             &e.code(),
             e.ctrl_key(),
@@ -126,6 +146,10 @@ pub fn install(
                 Shortcut::Copy => copy(&target),
                 Shortcut::Paste => paste(&target, Rc::clone(&key_prefs)),
                 Shortcut::Find => on_find(),
+                Shortcut::ToggleTabFocus => {
+                    tab_moves_focus.set(!tab_moves_focus.get());
+                    on_tab_focus(tab_moves_focus.get());
+                }
             }
         }
         false
@@ -233,6 +257,23 @@ mod tests {
         assert_eq!(shortcut("KeyX", true, true, false, false), None);
         // Ctrl+F is readline's forward-char.
         assert_eq!(shortcut("KeyF", true, false, false, false), None);
+        // Ctrl+M is Enter; Cmd+Shift+M stays the system's.
+        assert_eq!(shortcut("KeyM", true, false, false, false), None);
+        assert_eq!(shortcut("KeyM", false, true, false, true), None);
+    }
+
+    #[test]
+    fn ctrl_shift_m_toggles_whether_plain_tab_and_shift_tab_leave_the_terminal() {
+        assert_eq!(
+            shortcut("KeyM", true, true, false, false),
+            Some(Shortcut::ToggleTabFocus)
+        );
+        assert!(is_focus_key("Tab", false, false, false));
+        assert!(
+            !is_focus_key("Tab", true, false, false),
+            "Ctrl+Tab is the browser's"
+        );
+        assert!(!is_focus_key("a", false, false, false));
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! is smaller than the router and keeps history handling explicit (`pushState` on selection,
 //! `popstate` to follow back/forward).
 
+use webshell_protocol::rest::APP_ROUTE_SEGMENTS;
+
 use crate::url::{decode_component, encode_component};
 
 /// What a tab shows of a container.
@@ -24,12 +26,13 @@ impl View {
     /// Every view, in the order the toolbar offers them.
     pub const ALL: [View; 3] = [View::Shell, View::Attach, View::Logs];
 
-    /// The first path segment of its deep link.
+    /// The first path segment of its deep link (the server serves the SPA under each).
     fn segment(self) -> &'static str {
+        let [shell, attach, logs] = APP_ROUTE_SEGMENTS;
         match self {
-            View::Shell => "t",
-            View::Attach => "a",
-            View::Logs => "l",
+            View::Shell => shell,
+            View::Attach => attach,
+            View::Logs => logs,
         }
     }
 

@@ -52,6 +52,9 @@ use crate::url::exec_socket_url;
 /// }
 /// ```
 ///
+/// Keyboard: Tab and Shift+Tab go to the shell (completion) until the person presses
+/// Ctrl+Shift+M, which makes them move focus out of the terminal (a badge says so) and back.
+///
 /// `options` may also be a signal (a settings menu), applied live. Search (Ctrl+Shift+F) and
 /// Unicode 11 widths need their addon scripts on the page: load `addon-search.js` and
 /// `addon-unicode11.js` yourself, or name them in `<meta name="webshell-addon:search">` and
@@ -153,6 +156,11 @@ pub fn Terminal(
             style="position: relative; width: 100%; height: 100%; min-height: 0; overflow: hidden">
             <div node_ref=node style=format!("position: absolute; inset: 0 0 {bar_height} 0")></div>
             <SearchBar xterm />
+            <Show when=move || xterm.tab_moves_focus.get()>
+                <div class="tab-focus-badge" data-testid="tab-moves-focus" role="status">
+                    "Tab moves focus · Ctrl+Shift+M for the shell's Tab"
+                </div>
+            </Show>
             {with_key_bar.then(|| view! { <KeyBar xterm /> })}
         </div>
     }

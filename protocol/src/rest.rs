@@ -194,6 +194,10 @@ pub struct ApiError {
     pub message: String,
 }
 
+/// The first path segments of the SPA's deep links (`/t/…` a shell, `/a/…` attach, `/l/…` a
+/// log): the server answers them with the SPA's `index.html`.
+pub const APP_ROUTE_SEGMENTS: [&str; 3] = ["t", "a", "l"];
+
 /// How this server signs people in.
 pub const AUTH_PATH: &str = "/api/auth";
 /// The signed-in caller.

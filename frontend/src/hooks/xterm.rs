@@ -48,6 +48,8 @@ pub struct XtermHandle {
     pub size: ReadSignal<Option<(u32, u32)>>,
     /// Counts the person's requests to search (Ctrl+Shift+F in the terminal).
     pub find_requests: ReadSignal<u32>,
+    /// Whether Tab and Shift+Tab move focus out of the terminal (Ctrl+Shift+M toggles it).
+    pub tab_moves_focus: ReadSignal<bool>,
 }
 
 impl XtermHandle {
@@ -97,13 +99,15 @@ pub fn use_xterm(
     let (state, set_state) = signal_local(XtermState::Pending);
     let (size, set_size) = signal(None);
     let (find_requests, set_find_requests) = signal(0u32);
+    let (tab_moves_focus, set_tab_moves_focus) = signal(false);
     let mounted: Rc<RefCell<Option<Mounted>>> = Rc::default();
 
     let slot = Rc::clone(&mounted);
     let initial = options.get_untracked();
     let on_find = move || set_find_requests.update(|n| *n += 1);
+    let on_tab_focus = move |on: bool| set_tab_moves_focus.set(on);
     node.on_load(move |el: HtmlDivElement| {
-        match mount(&el, &initial, read_only, set_size, on_find) {
+        match mount(&el, &initial, read_only, set_size, on_find, on_tab_focus) {
             Ok((xterm, parts)) => {
                 *slot.borrow_mut() = Some(parts);
                 set_state.set(XtermState::Ready(xterm));
@@ -125,6 +129,7 @@ pub fn use_xterm(
         state,
         size,
         find_requests,
+        tab_moves_focus,
     }
 }
 
@@ -169,6 +174,7 @@ fn mount(
     read_only: bool,
     set_size: WriteSignal<Option<(u32, u32)>>,
     on_find: impl Fn() + 'static,
+    on_tab_focus: impl Fn(bool) + 'static,
 ) -> Result<(Xterm, Mounted), String> {
     let not_loaded = |what: &str| format!("{what} did not load; check the page's <script> tags");
     let term = Terminal::new(&options(initial, read_only)).map_err(|_| not_loaded("xterm.js"))?;
@@ -204,7 +210,13 @@ fn mount(
         term: term.clone(),
         fit: fit.clone(),
         applied: RefCell::new(initial.clone()),
-        _clipboard: clipboard::install(&term, el, Rc::clone(&clipboard_prefs), Box::new(on_find)),
+        _clipboard: clipboard::install(
+            &term,
+            el,
+            Rc::clone(&clipboard_prefs),
+            Box::new(on_find),
+            Box::new(on_tab_focus),
+        ),
         clipboard_prefs,
         observer,
         size_subscription,
