@@ -150,3 +150,42 @@ test('Tab stays the shell\'s until Ctrl+Shift+M lets it move focus out, and back
   await page.keyboard.press('Tab');
   expect(await inTerminal()).toBe(true);
 });
+
+test('the context menu copies, pastes, clears and finds', async ({ page, context }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  const t = new TerminalPage(page);
+  await page.goto('/t/demo/bash-pod/main');
+  await t.expectConnected('bash');
+  await t.run('clear; echo menu-word-31');
+  await t.expectScreen(/^menu-word-31\s*$/m);
+  const row = t.rows.locator(':scope > div:nth-child(1)');
+  const menu = page.getByTestId('context-menu');
+
+  await row.click({ button: 'right', force: true });
+  await expect(menu).toBeVisible();
+  await expect(page.getByTestId('menu-copy'), 'nothing selected yet').toBeDisabled();
+  await page.keyboard.press('Escape');
+  await expect(menu).toBeHidden();
+
+  await row.dblclick({ position: { x: 8, y: 5 }, force: true });
+  await row.click({ button: 'right', position: { x: 8, y: 5 }, force: true });
+  await page.getByTestId('menu-copy').click();
+  await expect(menu).toBeHidden();
+  await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe('menu-word-31');
+
+  await t.type('echo from-menu:');
+  await row.click({ button: 'right', force: true });
+  await page.getByTestId('menu-paste').click();
+  await t.expectScreen(/echo from-menu:menu-word-31\s*$/m);
+  await page.keyboard.press('Enter');
+  await t.expectScreen(/^from-menu:menu-word-31\s*$/m);
+
+  await row.click({ button: 'right', force: true });
+  await page.getByTestId('menu-find').click();
+  await expect(page.getByTestId('search-input')).toBeFocused();
+  await page.keyboard.press('Escape');
+
+  await row.click({ button: 'right', force: true });
+  await page.getByTestId('menu-clear').click();
+  await expect.poll(() => t.screenText()).not.toContain('menu-word-31');
+});

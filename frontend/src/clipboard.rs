@@ -189,7 +189,8 @@ pub fn install(
     }
 }
 
-fn copy(term: &Terminal) {
+/// Copies the selection, if any, to the clipboard.
+pub fn copy(term: &Terminal) {
     if !term.has_selection() {
         return;
     }
@@ -200,7 +201,8 @@ fn copy(term: &Terminal) {
     }
 }
 
-fn paste(term: &Terminal, prefs: SharedPrefs) {
+/// Pastes the clipboard into `term`, asking first about several lines when `prefs` say so.
+pub fn paste(term: &Terminal, prefs: SharedPrefs) {
     let Some(w) = web_sys::window() else { return };
     let read = w.navigator().clipboard().read_text();
     let term = term.clone();

@@ -8,6 +8,7 @@
 //! - [`status`]: [`TerminalStatus`] and its text;
 //! - [`xterm`]: the hand-written binding to @xterm/xterm 6;
 //! - [`clipboard`]: copy and paste shortcuts and the multi-line paste check;
+//! - [`context_menu`]: the right-click menu (copy, paste, select all, clear, find);
 //! - [`search_bar`]: find in the scrollback; [`key_bar`]: Esc, Tab, Ctrl and arrows for phones;
 //! - [`addons`]: xterm.js addons loaded after the terminal opens (Unicode 11 widths);
 //! - [`options`]: [`TerminalOptions`](options::TerminalOptions), the look and behaviour props;
@@ -29,6 +30,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod clipboard;
+pub mod context_menu;
 pub mod debug_offer;
 pub mod hooks;
 pub mod key_bar;

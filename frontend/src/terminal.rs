@@ -4,6 +4,7 @@ use leptos::html::Div;
 use leptos::prelude::*;
 
 use crate::auth::socket_protocols;
+use crate::context_menu::{ContextMenu, open_at};
 use crate::hooks::{SessionEvents, use_exec_socket, use_xterm};
 use crate::key_bar::{KeyBar, touch_screen};
 use crate::options::TerminalOptions;
@@ -144,6 +145,7 @@ pub fn Terminal(
     }
     use_exec_socket(xterm.state, url, socket_protocols(token.as_deref()), events);
     let with_key_bar = key_bar.unwrap_or_else(touch_screen);
+    let menu = RwSignal::new(None);
     let bar_height = if with_key_bar { "40px" } else { "0" };
     let cols = move || xterm.size.get().map(|(c, _)| c);
     let rows = move || xterm.size.get().map(|(_, r)| r);
@@ -153,9 +155,11 @@ pub fn Terminal(
     // data-cols/data-rows let tests compare xterm's size with `stty size` in the pod.
     view! {
         <div class="webshell-terminal" data-testid="terminal" data-cols=cols data-rows=rows
+            on:contextmenu=open_at(menu)
             style="position: relative; width: 100%; height: 100%; min-height: 0; overflow: hidden">
             <div node_ref=node style=format!("position: absolute; inset: 0 0 {bar_height} 0")></div>
             <SearchBar xterm />
+            <ContextMenu xterm at=menu />
             <Show when=move || xterm.tab_moves_focus.get()>
                 <div class="tab-focus-badge" data-testid="tab-moves-focus" role="status">
                     "Tab moves focus · Ctrl+Shift+M for the shell's Tab"

@@ -57,6 +57,14 @@ extern "C" {
     #[wasm_bindgen(method)]
     pub fn input(this: &Terminal, data: &str, was_user_input: bool);
 
+    /// Selects the whole buffer, scrollback included.
+    #[wasm_bindgen(method, js_name = selectAll)]
+    pub fn select_all(this: &Terminal);
+
+    /// Clears the scrollback, keeping the prompt line.
+    #[wasm_bindgen(method)]
+    pub fn clear(this: &Terminal);
+
     /// Moves keyboard focus into the terminal.
     #[wasm_bindgen(method)]
     pub fn focus(this: &Terminal);

@@ -26,6 +26,8 @@ pub struct Xterm {
     pub fit: Fit,
     /// The key bar's Ctrl, applied to typed input on its way to the process.
     pub ctrl: CtrlLatch,
+    /// The clipboard choices now in force (the context menu's paste asks by them).
+    pub clipboard_prefs: SharedPrefs,
 }
 
 /// Where the terminal of [`use_xterm`] stands.
@@ -50,9 +52,15 @@ pub struct XtermHandle {
     pub find_requests: ReadSignal<u32>,
     /// Whether Tab and Shift+Tab move focus out of the terminal (Ctrl+Shift+M toggles it).
     pub tab_moves_focus: ReadSignal<bool>,
+    request_find: WriteSignal<u32>,
 }
 
 impl XtermHandle {
+    /// Opens the search bar, as Ctrl+Shift+F does.
+    pub fn find(&self) {
+        self.request_find.update(|n| *n += 1);
+    }
+
     /// The terminal once it is open, without subscribing (for event handlers).
     pub fn ready(&self) -> Option<Xterm> {
         match self.state.get_untracked() {
@@ -130,6 +138,7 @@ pub fn use_xterm(
         size,
         find_requests,
         tab_moves_focus,
+        request_find: set_find_requests,
     }
 }
 
@@ -228,6 +237,7 @@ fn mount(
             term,
             fit,
             ctrl: CtrlLatch::default(),
+            clipboard_prefs: Rc::clone(&parts.clipboard_prefs),
         },
         parts,
     ))
