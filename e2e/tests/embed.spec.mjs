@@ -42,3 +42,36 @@ test('a server that does not allow the host page says which flag would', async (
   await expect(status).toContainText('--allowed-origin http://127.0.0.1:18090');
   await expect(status).toContainText('4403');
 });
+
+test('the host app acts on the terminal through its handle: write, focus, clear, reconnect', async ({ page }) => {
+  const token = await tokenOf('alice');
+  await page.goto(host);
+  await page.getByTestId('embed-endpoint').fill('http://127.0.0.1:18081');
+  await page.getByTestId('embed-token').fill(token);
+  await page.getByTestId('embed-connect').click();
+  const status = page.getByTestId('embed-status');
+  await expect(status).toContainText('connected — bash');
+  const rows = page.locator('[data-testid=terminal] .xterm-rows');
+  const screen = async () => (await rows.textContent()).replace(/\u00a0/g, ' ');
+
+  await page.getByTestId('embed-note').click();
+  await expect.poll(screen).toContain('[host] maintenance at 18:00');
+  await page.getByTestId('embed-focus').click();
+  await expect(page.locator('[data-testid=terminal] textarea')).toBeFocused();
+  await page.keyboard.type('echo "pid=$$."');
+  await page.keyboard.press('Enter');
+  await expect.poll(screen).toMatch(/pid=\d+\./);
+  const pid = (await screen()).match(/pid=(\d+)\./)[1];
+
+  await page.getByTestId('embed-clear').click();
+  await expect.poll(screen).not.toContain('maintenance');
+
+  // A new session: a new shell process, on a fresh screen.
+  await page.getByTestId('embed-reconnect').click();
+  await expect(status).toContainText('connected — bash');
+  await page.getByTestId('embed-focus').click();
+  await page.keyboard.type('echo "pid=$$."');
+  await page.keyboard.press('Enter');
+  await expect.poll(screen).toMatch(/pid=\d+\./);
+  expect((await screen()).match(/pid=(\d+)\./)[1]).not.toBe(pid);
+});

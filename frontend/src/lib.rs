@@ -52,5 +52,5 @@ pub mod xterm;
 
 pub use options::{TerminalOptions, Theme};
 pub use status::TerminalStatus;
-pub use terminal::Terminal;
+pub use terminal::{Terminal, TerminalHandle};
 pub use webshell_protocol::ErrorKind;

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::auth::socket_protocols;
 use crate::context_menu::{ContextMenu, open_at};
-use crate::hooks::{SessionEvents, use_exec_socket, use_xterm};
+use crate::hooks::{SessionEvents, XtermHandle, use_exec_socket, use_xterm};
 use crate::key_bar::{KeyBar, touch_screen};
 use crate::options::TerminalOptions;
 use crate::search_bar::SearchBar;
@@ -56,6 +56,17 @@ use crate::url::exec_socket_url;
 /// Keyboard: Tab and Shift+Tab go to the shell (completion) until the person presses
 /// Ctrl+Shift+M, which makes them move focus out of the terminal (a badge says so) and back.
 ///
+/// A [`TerminalHandle`] passed as `handle` lets the host's own buttons focus it, write a
+/// notice on its screen, send input, clear it or reconnect:
+///
+/// ```ignore
+/// let handle = TerminalHandle::new();
+/// view! {
+///     <button on:click=move |_| handle.reconnect()>"Reconnect"</button>
+///     <Terminal namespace="demo" pod="web-0" container="app" handle />
+/// }
+/// ```
+///
 /// `options` may also be a signal (a settings menu), applied live. Search (Ctrl+Shift+F) and
 /// Unicode 11 widths need their addon scripts on the page: load `addon-search.js` and
 /// `addon-unicode11.js` yourself, or name them in `<meta name="webshell-addon:search">` and
@@ -103,7 +114,129 @@ pub fn Terminal(
     /// drive a status line or a reconnect button.
     #[prop(optional, into)]
     on_status: Option<Callback<TerminalStatus>>,
+    /// Lets the host act on the terminal: focus, write, clear, reconnect
+    /// ([`TerminalHandle`]).
+    #[prop(optional)]
+    handle: Option<TerminalHandle>,
 ) -> impl IntoView {
+    let props = SessionProps {
+        endpoint,
+        namespace,
+        pod,
+        container,
+        command,
+        attach,
+        token,
+        options,
+        key_bar,
+        on_exit,
+        on_status,
+        handle,
+    };
+    // One session per reconnect: a new socket, process and screen, as the SPA's Reconnect.
+    move || {
+        if let Some(h) = handle {
+            h.reconnects.track();
+        }
+        one_session(props.clone())
+    }
+}
+
+/// A host's hold on a mounted [`Terminal`]: make one with [`TerminalHandle::new`], pass it as
+/// the `handle` prop, and call it from the host's own event handlers. Calls before the
+/// terminal opens (or after it is gone) do nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct TerminalHandle {
+    xterm: RwSignal<Option<XtermHandle>>,
+    reconnects: RwSignal<u32>,
+}
+
+impl Default for TerminalHandle {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TerminalHandle {
+    /// A handle for one `<Terminal/>`.
+    pub fn new() -> Self {
+        TerminalHandle {
+            xterm: RwSignal::new(None),
+            reconnects: RwSignal::new(0),
+        }
+    }
+
+    fn term(&self) -> Option<crate::xterm::Terminal> {
+        self.xterm.get_untracked()?.ready().map(|x| x.term)
+    }
+
+    /// Moves the keyboard focus into the terminal.
+    pub fn focus(&self) {
+        if let Some(term) = self.term() {
+            term.focus();
+        }
+    }
+
+    /// Writes `text` on the screen, for the host's own notices; the process never sees it.
+    /// Escape sequences work (colours, `\r\n`).
+    pub fn write(&self, text: &str) {
+        if let Some(term) = self.term() {
+            term.write_str(text);
+        }
+    }
+
+    /// Sends `text` to the process as if typed (e.g. a command and `\r`).
+    pub fn input(&self, text: &str) {
+        if let Some(term) = self.term() {
+            term.input(text, true);
+        }
+    }
+
+    /// Clears the scrollback, keeping the prompt line.
+    pub fn clear(&self) {
+        if let Some(term) = self.term() {
+            term.clear();
+        }
+    }
+
+    /// Ends this session and starts a new one: a new process and a fresh screen.
+    pub fn reconnect(&self) {
+        self.reconnects.update(|n| *n += 1);
+    }
+}
+
+/// The props of one session, kept to start it again on reconnect.
+#[derive(Clone)]
+struct SessionProps {
+    endpoint: Option<String>,
+    namespace: String,
+    pod: String,
+    container: String,
+    command: Vec<String>,
+    attach: bool,
+    token: Option<String>,
+    options: Option<Signal<TerminalOptions>>,
+    key_bar: Option<bool>,
+    on_exit: Option<Callback<(i32, String)>>,
+    on_status: Option<Callback<TerminalStatus>>,
+    handle: Option<TerminalHandle>,
+}
+
+fn one_session(props: SessionProps) -> impl IntoView {
+    let SessionProps {
+        endpoint,
+        namespace,
+        pod,
+        container,
+        command,
+        attach,
+        token,
+        options,
+        key_bar,
+        on_exit,
+        on_status,
+        handle,
+    } = props;
     let events = SessionEvents { on_status, on_exit };
     events.status(TerminalStatus::Connecting);
 
@@ -144,6 +277,12 @@ pub fn Terminal(
         });
     }
     use_exec_socket(xterm.state, url, socket_protocols(token.as_deref()), events);
+    if let Some(h) = handle {
+        h.xterm.set(Some(xterm));
+        on_cleanup(move || {
+            h.xterm.try_set(None);
+        });
+    }
     let with_key_bar = key_bar.unwrap_or_else(touch_screen);
     let menu = RwSignal::new(None);
     let bar_height = if with_key_bar { "40px" } else { "0" };

@@ -15,7 +15,7 @@
 use leptos::ev::SubmitEvent;
 use leptos::html::Input;
 use leptos::prelude::*;
-use webshell_frontend::{Terminal, TerminalOptions, TerminalStatus, Theme};
+use webshell_frontend::{Terminal, TerminalHandle, TerminalOptions, TerminalStatus, Theme};
 
 /// The container this page opens (the test cluster's bash pod).
 const NAMESPACE: &str = "demo";
@@ -55,6 +55,8 @@ fn Example() -> impl IntoView {
     let (status, set_status) = signal(TerminalStatus::Connecting);
     let (last_exit, set_last_exit) = signal(None::<i32>);
     let connection = RwSignal::new(None::<Connection>);
+    // The host's own buttons act on the terminal through its handle.
+    let handle = TerminalHandle::new();
     let endpoint = NodeRef::<Input>::new();
     let token = NodeRef::<Input>::new();
     let connect = move |e: SubmitEvent| {
@@ -84,6 +86,15 @@ fn Example() -> impl IntoView {
                 <button type="submit" data-testid="embed-connect">"Connect"</button>
             </form>
             <span data-testid="embed-status">{move || status.with(TerminalStatus::text)}</span>
+            <span class="actions">
+                <button data-testid="embed-note"
+                    on:click=move |_| handle.write("\r\n\x1b[33m[host] maintenance at 18:00\x1b[0m\r\n")>
+                    "Note"</button>
+                <button data-testid="embed-clear" on:click=move |_| handle.clear()>"Clear"</button>
+                <button data-testid="embed-reconnect" on:click=move |_| handle.reconnect()>
+                    "Reconnect"</button>
+                <button data-testid="embed-focus" on:click=move |_| handle.focus()>"Focus"</button>
+            </span>
             {move || last_exit.get().map(|code| format!(" — the shell exited with {code}"))}
         </header>
         // The component fills its parent, so the parent decides the terminal's size. Keyed on
@@ -99,6 +110,7 @@ fn Example() -> impl IntoView {
                     on_status=move |s: TerminalStatus| set_status.set(s)
                     on_exit=move |code: i32, _reason: String| set_last_exit.set(Some(code))
                     options=host_look()
+                    handle=handle
                 />
             })}
         </div>
