@@ -493,7 +493,7 @@ async fn a_log_is_read_once_with_its_tail_and_timestamps_or_as_a_download() {
 
 #[tokio::test]
 async fn a_followed_log_streams_lines_written_after_it_opened() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncReadExt;
     use webshell_protocol::rest::{LogQuery, log_path};
     let (server, cookie) = signed_in_as("admin").await;
     let query = LogQuery {
@@ -501,17 +501,12 @@ async fn a_followed_log_streams_lines_written_after_it_opened() {
         tail_lines: Some(1),
         ..LogQuery::default()
     };
-    let mut stream = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
-    let mut request = format!(
-        "GET {} HTTP/1.1\r\nhost: {}\r\n",
-        log_path("demo", "bash-pod", "main", &query),
-        server.addr
-    );
-    for (name, value) in &cookie.headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut stream = get_streamed(
+        &server,
+        &log_path("demo", "bash-pod", "main", &query),
+        &cookie,
+    )
+    .await;
     // bash-pod prints "tick N" every second: the last line, then at least two new ones.
     let mut seen = String::new();
     let mut buf = [0u8; 4096];
@@ -532,6 +527,20 @@ async fn a_followed_log_streams_lines_written_after_it_opened() {
     .unwrap_or_else(|_| panic!("no new lines within 10 s: {seen}"));
     let got = ticks(&seen);
     assert!(got.windows(2).all(|w| w[1] == w[0] + 1), "{got:?}");
+}
+
+/// Sends `GET path` on a bare connection and hands it back unread, for responses that stream
+/// (a followed log, server-sent events): the body is read as it comes.
+async fn get_streamed(server: &Server, path: &str, presented: &Presented) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
+    let mut request = format!("GET {path} HTTP/1.1\r\nhost: {}\r\n", server.addr);
+    for (name, value) in &presented.headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream
 }
 
 /// Reads server-sent events from `stream` until one's data satisfies `want`.
@@ -568,20 +577,9 @@ async fn next_pod_event(
 async fn the_live_pod_list_starts_whole_then_follows_an_added_and_a_deleted_pod() {
     use k8s_openapi::api::core::v1::Pod as KubePod;
     use kube::api::{DeleteParams, PostParams};
-    use tokio::io::AsyncWriteExt;
     use webshell_protocol::rest::{PodEvent, pod_events_path};
     let (server, cookie) = signed_in_as("admin").await;
-    let mut stream = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
-    let mut request = format!(
-        "GET {} HTTP/1.1\r\nhost: {}\r\n",
-        pod_events_path("demo"),
-        server.addr
-    );
-    for (name, value) in &cookie.headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut stream = get_streamed(&server, &pod_events_path("demo"), &cookie).await;
     let mut seen = String::new();
     let PodEvent::Reset { pods } = next_pod_event(&mut stream, &mut seen, |e| {
         matches!(e, PodEvent::Reset { .. })

@@ -119,25 +119,11 @@ pub async fn open_stream(
     let init = RequestInit::new();
     init.set_method("GET");
     init.set_signal(Some(abort));
-    let response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
-        .await
-        .map_err(|e| Error::Network(js_message(&e)))?
-        .dyn_into::<Response>()
-        .map_err(|_| Error::Network("fetch did not return a Response".into()))?;
+    let response = send(&window, path, &init).await?;
     let status = response.status();
     if !(200..300).contains(&status) {
-        let text = match response.text() {
-            Ok(promise) => JsFuture::from(promise)
-                .await
-                .ok()
-                .and_then(|v| v.as_string()),
-            Err(_) => None,
-        };
-        let refused = decode::<serde::de::IgnoredAny>(
-            status,
-            &response.status_text(),
-            &text.unwrap_or_default(),
-        );
+        let text = body_text(&response).await;
+        let refused = decode::<serde::de::IgnoredAny>(status, &response.status_text(), &text);
         return Err(refused
             .err()
             .unwrap_or_else(|| Error::Decode("an error status with a success body".into())));
@@ -174,20 +160,30 @@ async fn fetch(
         init.set_headers(&headers);
         init.set_body(&wasm_bindgen::JsValue::from_str(&body));
     }
-    let response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
+    let response = send(&window, path, &init).await?;
+    let text = body_text(&response).await;
+    Ok((response.status(), response.status_text(), text))
+}
+
+/// `fetch(path, init)`, its failure as a network error.
+async fn send(window: &web_sys::Window, path: &str, init: &RequestInit) -> Result<Response, Error> {
+    JsFuture::from(window.fetch_with_str_and_init(path, init))
         .await
         .map_err(|e| Error::Network(js_message(&e)))?
         .dyn_into::<Response>()
-        .map_err(|_| Error::Network("fetch did not return a Response".into()))?;
-    let text = match response.text() {
+        .map_err(|_| Error::Network("fetch did not return a Response".into()))
+}
+
+/// The whole body as text; empty when it cannot be read.
+async fn body_text(response: &Response) -> String {
+    match response.text() {
         Ok(promise) => JsFuture::from(promise)
             .await
             .ok()
             .and_then(|v| v.as_string()),
         Err(_) => None,
     }
-    .unwrap_or_default();
-    Ok((response.status(), response.status_text(), text))
+    .unwrap_or_default()
 }
 
 /// Turns a status and body into the typed result. Error bodies that are not an [`ApiError`]

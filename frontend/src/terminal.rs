@@ -224,37 +224,36 @@ struct SessionProps {
 
 fn one_session(props: SessionProps) -> impl IntoView {
     let SessionProps {
-        endpoint,
         namespace,
         pod,
         container,
-        command,
         attach,
-        token,
-        options,
-        key_bar,
-        on_exit,
-        on_status,
         handle,
-    } = props;
-    let events = SessionEvents { on_status, on_exit };
+        ..
+    } = props.clone();
+    let events = SessionEvents {
+        on_status: props.on_status,
+        on_exit: props.on_exit,
+    };
     events.status(TerminalStatus::Connecting);
 
     let origin = window().location().origin().unwrap_or_default();
     let url = exec_socket_url(
-        endpoint.as_deref(),
+        props.endpoint.as_deref(),
         &origin,
         &namespace,
         &pod,
         &container,
-        &command,
+        &props.command,
         attach,
     );
 
     let node = NodeRef::<Div>::new();
     let xterm = use_xterm(
         node,
-        options.unwrap_or_else(|| Signal::stored(TerminalOptions::default())),
+        props
+            .options
+            .unwrap_or_else(|| Signal::stored(TerminalOptions::default())),
         false,
     );
     if attach {
@@ -276,14 +275,19 @@ fn one_session(props: SessionProps) -> impl IntoView {
             }
         });
     }
-    use_exec_socket(xterm.state, url, socket_protocols(token.as_deref()), events);
+    use_exec_socket(
+        xterm.state,
+        url,
+        socket_protocols(props.token.as_deref()),
+        events,
+    );
     if let Some(h) = handle {
         h.xterm.set(Some(xterm));
         on_cleanup(move || {
             h.xterm.try_set(None);
         });
     }
-    let with_key_bar = key_bar.unwrap_or_else(touch_screen);
+    let with_key_bar = props.key_bar.unwrap_or_else(touch_screen);
     let menu = RwSignal::new(None);
     let bar_height = if with_key_bar { "40px" } else { "0" };
     let cols = move || xterm.size.get().map(|(c, _)| c);
