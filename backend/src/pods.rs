@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt, future};
+use k8s_openapi::api::authorization::v1::ResourceRule;
 use k8s_openapi::api::core::v1::{ContainerStatus, Namespace, Pod};
 use kube::api::{Api, ListParams};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -68,13 +69,7 @@ pub async fn pods(
     let mut pods: Vec<_> = list
         .items
         .iter()
-        .map(|pod| {
-            let mut summary = summarize(pod);
-            if let Some(rules) = &rules {
-                summary.exec_allowed = access::rules_allow_exec(rules, &summary.name);
-            }
-            summary
-        })
+        .map(|pod| summarize_for(pod, rules.as_deref()))
         .collect();
     pods.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Json(pods))
@@ -103,13 +98,7 @@ pub async fn pod_events(
         )));
     }
     let rules = access::exec_rules(&client, &namespace).await;
-    let summary = move |pod: &Pod| {
-        let mut summary = summarize(pod);
-        if let Some(rules) = &rules {
-            summary.exec_allowed = access::rules_allow_exec(rules, &summary.name);
-        }
-        summary
-    };
+    let summary = move |pod: &Pod| summarize_for(pod, rules.as_deref());
     let pods = Api::<Pod>::namespaced(client, &namespace);
     let mut changes = PodChanges::default();
     let events = watcher(pods, watcher::Config::default())
@@ -184,6 +173,16 @@ fn watch_error(e: &watcher::Error) -> AppError {
         | watcher::Error::WatchFailed(e) => classify(e),
         other => AppError::new(ErrorKind::Upstream, other.to_string()),
     }
+}
+
+/// [`summarize`], with the pod marked when the caller's `rules` (if the API server told
+/// them) do not allow an exec.
+fn summarize_for(pod: &Pod, rules: Option<&[ResourceRule]>) -> rest::Pod {
+    let mut summary = summarize(pod);
+    if let Some(rules) = rules {
+        summary.exec_allowed = access::rules_allow_exec(rules, &summary.name);
+    }
+    summary
 }
 
 /// Reduces a pod to what a person needs to pick a terminal.

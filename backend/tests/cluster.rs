@@ -320,30 +320,32 @@ async fn a_cross_site_origin_is_refused_on_rest_and_socket() {
     assert!(reason.contains("--allowed-origin"), "{reason}");
 }
 
+/// The pid a shell printed as `pid=N.` (typed quoted, so the echoed command line does not
+/// match), read until the closing dot: a pid cut between two frames is not taken.
+async fn printed_pid(term: &mut Term) -> String {
+    term.until_output("pid=").await;
+    let after = |t: &Term| {
+        let text = String::from_utf8_lossy(&t.output).into_owned();
+        text.rsplit("pid=").next().unwrap_or_default().to_owned()
+    };
+    while !after(term).contains('.') {
+        term.frame().await.expect("open");
+    }
+    let pid: String = after(term)
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    assert!(!pid.is_empty(), "{}", String::from_utf8_lossy(&term.output));
+    pid
+}
+
 #[tokio::test]
 async fn when_the_browser_goes_away_the_remote_process_ends_within_2s() {
     let mut term = open_term("admin", "bash-pod", "main", "").await;
     term.hello().await;
     // Quoted so that the echoed command line does not itself contain "pid=".
     term.type_text("echo \"p\"\"id=$$.\"\r").await;
-    term.until_output("pid=").await;
-    while !String::from_utf8_lossy(&term.output)
-        .rsplit("pid=")
-        .next()
-        .unwrap()
-        .contains('.')
-    {
-        term.frame().await.expect("open");
-    }
-    let text = String::from_utf8_lossy(&term.output).into_owned();
-    let pid: String = text
-        .rsplit("pid=")
-        .next()
-        .unwrap()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    assert!(!pid.is_empty(), "{text}");
+    let pid = printed_pid(&mut term).await;
     let pods = testcluster::demo_pods("admin").await.unwrap();
     assert!(
         testcluster::is_alive(&pods, "bash-pod", &pid)
@@ -368,15 +370,7 @@ async fn attach_joins_the_main_process_and_leaving_only_detaches() {
     term.type_text("echo \"attached-$((40+2))\"; echo \"p\"\"id=$$.\"\r")
         .await;
     term.until_output("attached-42").await;
-    term.until_output("pid=").await;
-    let text = String::from_utf8_lossy(&term.output).into_owned();
-    let pid: String = text
-        .rsplit("pid=")
-        .next()
-        .unwrap()
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let pid = printed_pid(&mut term).await;
     drop(term);
 
     // The main process outlives the attach, and a second attach reaches the same one.
