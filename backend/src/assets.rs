@@ -3,13 +3,14 @@
 //! `trunk build --release` writes `frontend/dist`; release builds include it at compile time.
 //! Debug builds read the same folder from disk on each request (rust-embed's default), so
 //! `./x dev` (trunk watch + a debug server) picks up every SPA rebuild on a browser reload. `/`
-//! and the deep links (`/t/demo/bash-pod/main`, `/a/…`, `/l/…`: [`APP_ROUTE_SEGMENTS`]) get
-//! `index.html`; the app then reads the path.
+//! and the deep links (`/t/demo/bash-pod/main`, `/a/…`, `/l/…`: [`APP_ROUTE_SEGMENTS`], and
+//! the same under `/c/{cluster}`: [`CLUSTER_APP_SEGMENT`]) get `index.html`; the app then reads
+//! the path.
 
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use rust_embed::RustEmbed;
-use webshell_protocol::rest::APP_ROUTE_SEGMENTS;
+use webshell_protocol::rest::{APP_ROUTE_SEGMENTS, CLUSTER_APP_SEGMENT};
 
 #[derive(RustEmbed)]
 #[folder = "../frontend/dist"]
@@ -46,7 +47,7 @@ pub async fn serve(uri: Uri) -> Response {
     }
     // Only the app's own routes get index.html; a missing asset is a plain 404.
     let first = path.split('/').next().unwrap_or_default();
-    if !(path.is_empty() || APP_ROUTE_SEGMENTS.contains(&first)) {
+    if !(path.is_empty() || first == CLUSTER_APP_SEGMENT || APP_ROUTE_SEGMENTS.contains(&first)) {
         return StatusCode::NOT_FOUND.into_response();
     }
     match Spa::get("index.html") {

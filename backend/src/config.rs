@@ -19,7 +19,7 @@ use crate::security::read_secret_file;
 use crate::serving::{ServeOptions, TlsFiles, load_tls};
 use crate::session::SessionConfig;
 use crate::state::Settings;
-use crate::upstream::load_config;
+use crate::upstream::{ContextChoice, load_clusters};
 
 /// A browser terminal into Kubernetes pods.
 #[derive(Parser, Debug)]
@@ -56,9 +56,12 @@ pub struct Args {
     /// Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster account).
     #[arg(long, env = "WEBSHELL_KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context (default: the current one).
-    #[arg(long, env = "WEBSHELL_CONTEXT")]
-    pub context: Option<String>,
+    /// Kubeconfig contexts to offer, the first being the default; `in-cluster` names the
+    /// pod's own service account. Repeatable. Default: with --auth local every context (the
+    /// current one first) and the in-cluster account; otherwise only the current context (or
+    /// the in-cluster account), since a person's credential would reach every cluster offered.
+    #[arg(long = "context", env = "WEBSHELL_CONTEXTS", value_delimiter = ',')]
+    pub contexts: Vec<String>,
     /// How long the Kubernetes API server may take to connect and answer a call, or to
     /// accept an exec, before the person gets an error.
     #[arg(long, env = "WEBSHELL_APISERVER_TIMEOUT", default_value = "15s", value_parser = humantime::parse_duration)]
@@ -299,7 +302,19 @@ impl Args {
             AuthKind::Proxy => AuthSettings::Proxy(self.proxy_settings()?),
         };
         let session_key = secret(self.session_key_file.as_deref(), "--session-key-file")?;
-        let kube = load_config(self.kubeconfig.as_deref(), self.context.clone())
+        let choice = match (auth_kind, self.contexts.len()) {
+            (AuthKind::Local, 0) => ContextChoice::All,
+            (_, 0) => ContextChoice::Current,
+            (AuthKind::Token, 2..) => {
+                return Err(
+                    "--auth token sends each person's token to the API server, so one \
+                            cluster's token would reach the others: name one --context"
+                        .into(),
+                );
+            }
+            _ => ContextChoice::Named(self.contexts.clone()),
+        };
+        let kube = load_clusters(self.kubeconfig.as_deref(), &choice)
             .await
             .map_err(|e| e.to_string())?;
         let nonzero = |d: Duration| (!d.is_zero()).then_some(d);

@@ -18,6 +18,7 @@ use webshell_protocol::rest::{DebugContainer, DebugRequest, ServerSettings};
 
 use crate::access::{Asker, EXEC_VERBS, check_verbs};
 use crate::auth::Caller;
+use crate::clusters::Cluster;
 use crate::error::{AppError, classify};
 use crate::names::validate;
 use crate::state::AppState;
@@ -39,6 +40,7 @@ pub async fn settings(State(state): State<AppState>, _caller: Caller) -> Json<Se
 #[instrument(skip_all, fields(user = %caller.identity.user, namespace = %namespace, pod = %pod))]
 pub async fn start(
     State(state): State<AppState>,
+    Cluster(upstream): Cluster,
     caller: Caller,
     Path((namespace, pod)): Path<(String, String)>,
     request: Result<Json<DebugRequest>, JsonRejection>,
@@ -53,7 +55,7 @@ pub async fn start(
     };
     // Both rights first: a container that is added but cannot be attached to would stay in
     // the pod (ephemeral containers are never removed) for nothing.
-    let asker = Asker::for_caller(&state.upstream, &caller)?;
+    let asker = Asker::for_caller(&upstream, &caller)?;
     let needs = "a debug container needs patch on pods/ephemeralcontainers, and create and get \
                  on pods/attach to use it";
     check_verbs(
@@ -67,7 +69,7 @@ pub async fn start(
     .await?;
     check_verbs(&asker, &EXEC_VERBS, "attach", &namespace, &pod, needs).await?;
 
-    let pods = Api::<Pod>::namespaced(state.upstream.client(&caller.credential)?, &namespace);
+    let pods = Api::<Pod>::namespaced(upstream.client(&caller.credential)?, &namespace);
     let current = pods.get(&pod).await.map_err(|e| match classify(&e) {
         e if e.kind == ErrorKind::NotFound => {
             AppError::not_found(format!("pod {pod} not found in namespace {namespace}"))

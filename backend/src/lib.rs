@@ -9,6 +9,7 @@ pub mod access;
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod clusters;
 pub mod config;
 pub mod debug;
 pub mod error;
@@ -45,6 +46,7 @@ pub fn app(state: AppState) -> Router {
     // Routes that act for a signed-in person.
     let signed_in = Router::new()
         .route(rest::WHOAMI_PATH, get(auth::whoami))
+        .route(rest::CLUSTERS_PATH, get(clusters::list))
         .route(rest::NAMESPACES_PATH, get(pods::namespaces))
         .route(rest::PODS_ROUTE, get(pods::pods))
         .route(rest::POD_EVENTS_ROUTE, get(pods::pod_events))
@@ -69,7 +71,7 @@ pub fn app(state: AppState) -> Router {
             auth::local::exchange_secret,
         ))
         .layer(tower_http::compression::CompressionLayer::new());
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .merge(signed_in)
@@ -90,7 +92,11 @@ pub fn app(state: AppState) -> Router {
                 tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
             },
         ))
-        .with_state(state)
+        .with_state(state);
+    // Outside the routes, so the rewrite of cluster-scoped paths happens before routing.
+    Router::new()
+        .fallback_service(app)
+        .layer(axum::middleware::from_fn(clusters::scope))
 }
 
 /// Serves plain HTTP with default options until `shutdown` resolves; tests pass a listener

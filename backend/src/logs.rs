@@ -16,6 +16,7 @@ use tracing::instrument;
 use webshell_protocol::rest::{LogQuery, MAX_TAIL_LINES};
 
 use crate::auth::Caller;
+use crate::clusters::Cluster;
 use crate::error::AppError;
 use crate::names::validate;
 use crate::state::AppState;
@@ -24,6 +25,7 @@ use crate::state::AppState;
 #[instrument(skip_all, fields(user = %caller.identity.user, namespace = %names.0, pod = %names.1))]
 pub async fn log(
     State(state): State<AppState>,
+    Cluster(upstream): Cluster,
     caller: Caller,
     Path(names): Path<(String, String, String)>,
     query: Result<Query<LogQuery>, QueryRejection>,
@@ -34,7 +36,7 @@ pub async fn log(
     validate("container", &container)?;
     let Query(query) = query.map_err(|e| AppError::bad_request(e.body_text()))?;
     let params = log_params(&container, &query)?;
-    let client = state.upstream.client(&caller.credential)?;
+    let client = upstream.client(&caller.credential)?;
     let lines = Api::<Pod>::namespaced(client, &namespace)
         .log_stream(&pod, &params)
         .await?;

@@ -54,7 +54,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let answer = match &*last {
         Some((at, answer)) if at.elapsed() < READINESS_TTL => answer.clone(),
         _ => {
-            let answer = state.upstream.reachable().await;
+            let answer = state.clusters.default_cluster().reachable().await;
             if let Err(why) = &answer {
                 tracing::warn!(%why, "not ready");
             }

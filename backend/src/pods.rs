@@ -17,6 +17,7 @@ use webshell_protocol::{ErrorKind, rest};
 
 use crate::access;
 use crate::auth::Caller;
+use crate::clusters::Cluster;
 use crate::error::{AppError, classify};
 use crate::names::validate;
 use crate::state::AppState;
@@ -24,10 +25,10 @@ use crate::state::AppState;
 /// `GET /api/namespaces`
 #[instrument(skip_all, fields(user = %caller.identity.user))]
 pub async fn namespaces(
-    State(state): State<AppState>,
+    Cluster(upstream): Cluster,
     caller: Caller,
 ) -> Result<Json<Vec<rest::Namespace>>, AppError> {
-    let client = state.upstream.client(&caller.credential)?;
+    let client = upstream.client(&caller.credential)?;
     let list = Api::<Namespace>::all(client)
         .list(&ListParams::default())
         .await?;
@@ -44,12 +45,12 @@ pub async fn namespaces(
 /// `GET /api/namespaces/{namespace}/pods`
 #[instrument(skip_all, fields(user = %caller.identity.user, namespace = %namespace))]
 pub async fn pods(
-    State(state): State<AppState>,
+    Cluster(upstream): Cluster,
     caller: Caller,
     Path(namespace): Path<String>,
 ) -> Result<Json<Vec<rest::Pod>>, AppError> {
     validate("namespace", &namespace)?;
-    let client = state.upstream.client(&caller.credential)?;
+    let client = upstream.client(&caller.credential)?;
     let pods = Api::<Pod>::namespaced(client.clone(), &namespace);
     let params = ListParams::default();
     let (list, rules) = tokio::join!(pods.list(&params), access::exec_rules(&client, &namespace));
@@ -85,11 +86,12 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 #[instrument(skip_all, fields(user = %caller.identity.user, namespace = %namespace))]
 pub async fn pod_events(
     State(state): State<AppState>,
+    Cluster(upstream): Cluster,
     caller: Caller,
     Path(namespace): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     validate("namespace", &namespace)?;
-    let client = state.upstream.client(&caller.credential)?;
+    let client = upstream.client(&caller.credential)?;
     if let Err(e) = Api::<Namespace>::all(client.clone()).get(&namespace).await
         && classify(&e).kind == ErrorKind::NotFound
     {

@@ -8,6 +8,7 @@ use webshell_protocol::rest::AuthMode;
 
 use crate::audit::{Audit, AuditSink};
 use crate::auth::{Auth, AuthSettings, Identity, who_am_i};
+use crate::clusters::Clusters;
 use crate::lifecycle::Lifecycle;
 use crate::limits::{Limiter, SessionLimits};
 use crate::metrics::Metrics;
@@ -15,7 +16,7 @@ use crate::ops::Readiness;
 use crate::session::SessionConfig;
 use crate::site::Site;
 use crate::terminal::{KubeLaunchers, Launchers};
-use crate::upstream::{Credential, ServerIdentity, Upstream};
+use crate::upstream::{ClusterConfig, Credential, ServerIdentity, Upstream};
 use crate::web_headers::WebHeaders;
 
 /// Everything the server is configured with; `main` fills it from flags, tests directly.
@@ -30,8 +31,8 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     /// Pages allowed to frame the SPA (`--frame-ancestors`).
     pub frame_ancestors: Vec<String>,
-    /// The API server's configuration and the context name for audit lines.
-    pub kube: (kube::Config, String),
+    /// The clusters to offer, the default first (never empty).
+    pub kube: Vec<ClusterConfig>,
     /// Response-header timeout (and connect timeout) of every Kubernetes call.
     pub apiserver_timeout: Duration,
     /// How people sign in.
@@ -62,7 +63,7 @@ impl Settings {
             public_urls: Vec::new(),
             allowed_origins: Vec::new(),
             frame_ancestors: Vec::new(),
-            kube,
+            kube: vec![kube.into()],
             apiserver_timeout: Duration::from_secs(15),
             auth: AuthSettings::Local { secret: None },
             session_key: None,
@@ -83,8 +84,8 @@ pub struct AppState {
     pub site: Arc<Site>,
     /// How callers are identified.
     pub auth: Arc<Auth>,
-    /// The Kubernetes API server.
-    pub upstream: Upstream,
+    /// The Kubernetes clusters, each with its API server.
+    pub clusters: Arc<Clusters>,
     /// Session limits.
     pub limits: Arc<Limiter>,
     /// The audit log.
@@ -126,14 +127,24 @@ impl AppState {
             AuthMode::Local | AuthMode::Proxy => ServerIdentity::Keep,
             AuthMode::Token | AuthMode::Oidc => ServerIdentity::Drop,
         };
-        let (config, context) = settings.kube;
         let metrics = Arc::new(Metrics::new());
-        let upstream = Upstream::new(config, context, identity, settings.apiserver_timeout)
-            .map_err(|e| e.to_string())?
+        let mut upstreams = Vec::with_capacity(settings.kube.len());
+        for cluster in settings.kube {
+            let upstream = Upstream::new(
+                cluster.config,
+                cluster.name.clone(),
+                identity,
+                settings.apiserver_timeout,
+            )
+            .map_err(|e| format!("context {:?}: {e}", cluster.name))?
             .with_metrics(metrics.clone());
+            upstreams.push((upstream, cluster.namespace));
+        }
+        let clusters = Clusters::new(upstreams).ok_or("no cluster to offer")?;
+        let upstream = clusters.default_cluster();
         // Who `local` mode acts as, for the audit log; best effort, the API may be down.
         let server = match mode {
-            AuthMode::Local => who_am_i(&upstream, &Credential::Server, AuthMode::Local)
+            AuthMode::Local => who_am_i(upstream, &Credential::Server, AuthMode::Local)
                 .await
                 .inspect_err(
                     |e| tracing::warn!(error = %e, "cannot tell the server's own identity"),
@@ -156,7 +167,7 @@ impl AppState {
         Ok(AppState {
             site: Arc::new(site),
             auth: Arc::new(auth),
-            upstream,
+            clusters: Arc::new(clusters),
             limits: Limiter::new(settings.limits),
             audit,
             session: settings.session,

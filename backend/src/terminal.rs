@@ -21,6 +21,7 @@ use webshell_protocol::{
 use crate::access::Asker;
 use crate::audit::{self, Actor, Audit};
 use crate::auth::Caller;
+use crate::clusters::Cluster;
 use crate::error::AppError;
 use crate::lifecycle::Lifecycle;
 use crate::limits::SessionPermit;
@@ -29,6 +30,7 @@ use crate::session::kube::{KubeExec, Subresource};
 use crate::session::probe::ShellProbe;
 use crate::session::{ProcessLauncher, Session, SocketCommand, SocketEvent};
 use crate::state::AppState;
+use crate::upstream::Upstream;
 
 /// The socket's initial read buffer.
 const SOCKET_READ_BUFFER: usize = 4 * 1024;
@@ -98,10 +100,10 @@ impl ExecTarget {
 
 /// Makes the process launcher of a session: the pod `exec` in production, fakes in tests.
 pub trait Launchers: Send + Sync {
-    /// A launcher for `target`, as `caller`.
+    /// A launcher for `target` on `cluster`, as `caller`.
     fn launcher(
         &self,
-        state: &AppState,
+        cluster: &Upstream,
         caller: &Caller,
         target: &ExecTarget,
     ) -> Result<Box<dyn ProcessLauncher>, AppError>;
@@ -113,12 +115,12 @@ pub struct KubeLaunchers;
 impl Launchers for KubeLaunchers {
     fn launcher(
         &self,
-        state: &AppState,
+        cluster: &Upstream,
         caller: &Caller,
         target: &ExecTarget,
     ) -> Result<Box<dyn ProcessLauncher>, AppError> {
-        let client = state.upstream.client(&caller.credential)?;
-        let access = Asker::for_caller(&state.upstream, caller)?;
+        let client = cluster.client(&caller.credential)?;
+        let access = Asker::for_caller(cluster, caller)?;
         let t = target.clone();
         let exec = move |command| KubeExec {
             pods: Api::<Pod>::namespaced(client, &t.namespace),
@@ -205,6 +207,10 @@ impl FromRequestParts<AppState> for Admitted {
             Ok(caller) => caller,
             Err(e) => return Err(refuse(ws, e)),
         };
+        let cluster = match Cluster::from_request_parts(parts, state).await {
+            Ok(Cluster(cluster)) => cluster,
+            Err(e) => return Err(refuse(ws, e)),
+        };
         let names = Path::<(String, String, String)>::from_request_parts(parts, state).await;
         let subresource = match parts.extensions.get::<MatchedPath>() {
             Some(route) if route.as_str().ends_with(rest::ATTACH_ROUTE) => Subresource::Attach,
@@ -235,7 +241,7 @@ impl FromRequestParts<AppState> for Admitted {
                 return Err(refuse(ws, e));
             }
         };
-        let launcher = match state.launchers.launcher(state, &caller, &target) {
+        let launcher = match state.launchers.launcher(&cluster, &caller, &target) {
             Ok(launcher) => launcher,
             Err(e) => return Err(refuse(ws, e)),
         };
@@ -253,7 +259,7 @@ impl FromRequestParts<AppState> for Admitted {
             lifecycle: state.lifecycle.clone(),
             actor: caller.actor(),
             target: audit::Target {
-                cluster: state.upstream.context().to_owned(),
+                cluster: cluster.context().to_owned(),
                 namespace: target.namespace,
                 pod: target.pod,
                 container: target.container,

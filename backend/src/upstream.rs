@@ -312,54 +312,139 @@ where
     }))
 }
 
-/// Loads the API server's configuration: an explicit kubeconfig and context, or the usual
-/// inference (`$KUBECONFIG`, `~/.kube/config`, in-cluster service account). Returns it with
-/// the context name for audit lines.
-pub async fn load_config(
-    kubeconfig: Option<&std::path::Path>,
-    context: Option<String>,
-) -> Result<(kube::Config, String), UpstreamError> {
-    use kube::config::{Config, KubeConfigOptions, Kubeconfig};
-    let options = KubeConfigOptions {
-        context: context.clone(),
-        ..Default::default()
-    };
-    let fail = |e: &dyn std::fmt::Display| UpstreamError::Config(e.to_string());
-    match kubeconfig {
-        Some(path) => {
-            let file = Kubeconfig::read_from(path)
-                .map_err(|e| UpstreamError::Config(format!("{}: {e}", path.display())))?;
-            let name = context
-                .clone()
-                .or_else(|| file.current_context.clone())
-                .unwrap_or_default();
-            if !file.contexts.iter().any(|c| c.name == name) {
-                let known: Vec<&str> = file.contexts.iter().map(|c| c.name.as_str()).collect();
-                return Err(UpstreamError::Config(format!(
-                    "{} has no context {name:?}; it has: {}",
-                    path.display(),
-                    known.join(", ")
-                )));
-            }
-            let config = Config::from_custom_kubeconfig(file, &options)
-                .await
-                .map_err(|e| fail(&e))?;
-            Ok((config, name))
-        }
-        None if context.is_some() => {
-            let config = Config::from_kubeconfig(&options)
-                .await
-                .map_err(|e| fail(&e))?;
-            Ok((config, context.unwrap_or_default()))
-        }
-        None => {
-            // kube-rs's order: $KUBECONFIG or ~/.kube/config, then the in-cluster account.
-            let config = Config::infer().await.map_err(|e| fail(&e))?;
-            let name = Kubeconfig::read()
-                .ok()
-                .and_then(|k| k.current_context)
-                .unwrap_or_else(|| "in-cluster".into());
-            Ok((config, name))
+/// The name of the cluster a pod's own service account reaches.
+pub const IN_CLUSTER: &str = "in-cluster";
+
+/// One cluster to offer: a kubeconfig context, or the pod's own service account.
+pub struct ClusterConfig {
+    /// Its name in URLs and audit lines: the context's name, or [`IN_CLUSTER`].
+    pub name: String,
+    /// How to reach it, and as whom.
+    pub config: kube::Config,
+    /// The namespace the context names, if it names one: the one the UI shows first.
+    pub namespace: Option<String>,
+}
+
+impl From<(kube::Config, String)> for ClusterConfig {
+    fn from((config, name): (kube::Config, String)) -> ClusterConfig {
+        ClusterConfig {
+            name,
+            config,
+            namespace: None,
         }
     }
+}
+
+/// Which kubeconfig contexts to offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextChoice {
+    /// These, the first being the default (`--context a,b`); [`IN_CLUSTER`] names the pod's
+    /// own service account.
+    Named(Vec<String>),
+    /// The current context, or the in-cluster account without a kubeconfig.
+    Current,
+    /// Every context, the current one first, then the in-cluster account when there is one.
+    All,
+}
+
+/// Loads the clusters to offer, the default first, from an explicit kubeconfig or the usual
+/// places (`$KUBECONFIG`, `~/.kube/config`) and the in-cluster service account.
+///
+/// A context named explicitly (or the current one) that cannot be loaded is an error; with
+/// [`ContextChoice::All`], another context that cannot be loaded (a certificate file gone,
+/// say) is skipped with a warning, so one stale entry does not keep the server from starting.
+pub async fn load_clusters(
+    kubeconfig: Option<&std::path::Path>,
+    choice: &ContextChoice,
+) -> Result<Vec<ClusterConfig>, UpstreamError> {
+    use kube::config::{Config, KubeConfigOptions, Kubeconfig};
+    let in_cluster = Config::incluster().ok();
+    let file = match kubeconfig {
+        Some(path) => Some(
+            Kubeconfig::read_from(path)
+                .map_err(|e| UpstreamError::Config(format!("{}: {e}", path.display())))?,
+        ),
+        None => match Kubeconfig::read() {
+            Ok(file) => Some(file),
+            // Inside a pod with no kubeconfig: its own service account is the cluster.
+            Err(_) if in_cluster.is_some() => None,
+            Err(e) => return Err(UpstreamError::Config(e.to_string())),
+        },
+    };
+    let contexts: Vec<&str> = file
+        .iter()
+        .flat_map(|f| f.contexts.iter().map(|c| c.name.as_str()))
+        .collect();
+    let current = file.as_ref().and_then(|f| f.current_context.clone());
+    let has_in_cluster = in_cluster.is_some() && !contexts.contains(&IN_CLUSTER);
+    let mut known: Vec<&str> = contexts.clone();
+    if has_in_cluster {
+        known.push(IN_CLUSTER);
+    }
+    let (wanted, required): (Vec<String>, usize) = match choice {
+        ContextChoice::Named(names) => (names.clone(), names.len()),
+        ContextChoice::Current | ContextChoice::All => {
+            let first = current
+                .clone()
+                .filter(|c| !c.is_empty())
+                .or_else(|| has_in_cluster.then(|| IN_CLUSTER.to_owned()))
+                .ok_or_else(|| {
+                    UpstreamError::Config(
+                        "the kubeconfig names no current context; choose one with --context".into(),
+                    )
+                })?;
+            let mut wanted = vec![first];
+            if *choice == ContextChoice::All {
+                for name in &known {
+                    if !wanted.iter().any(|w| w == name) {
+                        wanted.push((*name).to_owned());
+                    }
+                }
+            }
+            (wanted, 1)
+        }
+    };
+    let mut clusters = Vec::with_capacity(wanted.len());
+    for (i, name) in wanted.into_iter().enumerate() {
+        if !known.contains(&name.as_str()) {
+            let place = kubeconfig.map_or("the kubeconfig".to_owned(), |p| p.display().to_string());
+            return Err(UpstreamError::Config(format!(
+                "{place} has no context {name:?}; it has: {}",
+                known.join(", ")
+            )));
+        }
+        let loaded = match (&file, &in_cluster) {
+            (_, Some(config)) if name == IN_CLUSTER && has_in_cluster => Ok((config.clone(), None)),
+            (Some(file), _) => {
+                let namespace = file
+                    .contexts
+                    .iter()
+                    .find(|c| c.name == name)
+                    .and_then(|c| c.context.as_ref()?.namespace.clone());
+                let options = KubeConfigOptions {
+                    context: Some(name.clone()),
+                    ..Default::default()
+                };
+                Config::from_custom_kubeconfig(file.clone(), &options)
+                    .await
+                    .map(|config| (config, namespace))
+                    .map_err(|e| e.to_string())
+            }
+            (None, _) => Err("no kubeconfig".to_owned()),
+        };
+        match loaded {
+            Ok((config, namespace)) => clusters.push(ClusterConfig {
+                name,
+                config,
+                namespace,
+            }),
+            Err(e) if i < required => {
+                return Err(UpstreamError::Config(format!("context {name:?}: {e}")));
+            }
+            Err(e) => {
+                tracing::warn!(context = %name, error = %e, "skipping a context that cannot be loaded")
+            }
+        }
+    }
+    Ok(clusters)
 }

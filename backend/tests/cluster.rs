@@ -10,7 +10,10 @@ use futures::StreamExt;
 use support::{Presented, Server, Term, with_upgrade};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use webshell_protocol::rest::{ApiError, Namespace, Pod};
+use webshell_protocol::rest::{
+    ApiError, CLUSTERS_PATH, ClusterList, Identity, NAMESPACES_PATH, Namespace, Pod, WHOAMI_PATH,
+    in_cluster, pods_path,
+};
 use webshell_protocol::{ErrorKind, SUBPROTOCOL, ServerFrame, close_code};
 
 /// A `local` mode server acting as `user`, and the signed-in browser's cookie.
@@ -71,6 +74,38 @@ async fn rbac_refusals_pass_through_as_403() {
     assert_eq!(answer.status, 403, "{answer:?}");
     let error: ApiError = serde_json::from_str(&answer.body).unwrap();
     assert_eq!(error.reason, "Forbidden");
+}
+
+#[tokio::test]
+async fn each_cluster_answers_as_its_own_contexts_identity() {
+    let bob = testcluster::kube_config("bob").await.expect("cluster up");
+    let server = Server::start("admin", |s| s.kube.push(bob.into())).await;
+    let cookie = server.sign_in_locally().await;
+    let list: ClusterList =
+        serde_json::from_str(&server.get(CLUSTERS_PATH, &cookie).await.body).unwrap();
+    let names: Vec<&str> = list.clusters.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        (names.as_slice(), list.default.as_str()),
+        (["admin", "bob"].as_slice(), "admin")
+    );
+    for (cluster, user, kube_system) in [
+        (None, "admin", 200),
+        (Some("admin"), "admin", 200),
+        (Some("bob"), "bob", 403),
+    ] {
+        let who = server.get(&in_cluster(cluster, WHOAMI_PATH), &cookie).await;
+        let who: Identity = serde_json::from_str(&who.body).unwrap();
+        assert_eq!(who.user, user, "{cluster:?}");
+        let pods = server
+            .get(&in_cluster(cluster, &pods_path("kube-system")), &cookie)
+            .await;
+        assert_eq!(pods.status, kube_system, "{cluster:?}: {pods:?}");
+    }
+    let unknown = server
+        .get(&in_cluster(Some("carol"), NAMESPACES_PATH), &cookie)
+        .await;
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.body.contains("admin, bob"), "{}", unknown.body);
 }
 
 #[tokio::test]

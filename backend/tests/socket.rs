@@ -7,29 +7,33 @@ mod support;
 use std::sync::Arc;
 
 use futures::{FutureExt, StreamExt};
-use support::{Presented, Server, Term};
+use support::{Presented, Server, Term, until_close};
 use tokio_tungstenite::tungstenite::Message;
-use webshell::AppState;
 use webshell::auth::Caller;
 use webshell::error::AppError;
 use webshell::session::port::{Announce, Outcome, ProcessLauncher, RemoteProcess};
 use webshell::terminal::{ExecTarget, Launchers};
-use webshell_protocol::rest::exec_path;
+use webshell::upstream::Upstream;
+use webshell_protocol::rest::{exec_path, in_cluster};
 use webshell_protocol::{SUBPROTOCOL, SUBPROTOCOL_V1, ServerFrame, TermSize, close_code};
 
-/// Every session runs an echo of its stdin.
+/// Every session runs an echo of its stdin, announced as `cat` on the cluster it runs on.
 struct Echoes;
 
-struct Echo;
+struct Echo {
+    cluster: String,
+}
 
 impl Launchers for Echoes {
     fn launcher(
         &self,
-        _: &AppState,
+        cluster: &Upstream,
         _: &Caller,
         _: &ExecTarget,
     ) -> Result<Box<dyn ProcessLauncher>, AppError> {
-        Ok(Box::new(Echo))
+        Ok(Box::new(Echo {
+            cluster: cluster.context().to_owned(),
+        }))
     }
 }
 
@@ -38,6 +42,7 @@ impl ProcessLauncher for Echo {
         self: Box<Self>,
         _: TermSize,
     ) -> futures::future::BoxFuture<'static, Result<RemoteProcess, AppError>> {
+        let cluster = self.cluster;
         async move {
             let (stdin, mut inner_in) = tokio::io::duplex(64 * 1024);
             let (mut inner_out, stdout) = tokio::io::duplex(64 * 1024);
@@ -57,7 +62,7 @@ impl ProcessLauncher for Echo {
                     }
                 }
                 .boxed(),
-                command: Announce::Now(vec!["cat".into()]),
+                command: Announce::Now(vec!["cat".into(), format!("--on={cluster}")]),
             })
         }
         .boxed()
@@ -66,8 +71,9 @@ impl ProcessLauncher for Echo {
 
 async fn server() -> (Server, Presented) {
     let config = kube::Config::new("https://127.0.0.1:1".parse().unwrap());
-    let server = Server::with_kube((config, "nowhere".into()), |s| {
+    let server = Server::with_kube((config.clone(), "nowhere".into()), |s| {
         s.launchers = Some(Arc::new(Echoes));
+        s.kube.push((config, "elsewhere".into()).into());
     })
     .await;
     let cookie = server.sign_in_locally().await;
@@ -172,6 +178,36 @@ async fn the_selected_subprotocol_is_the_version_and_never_the_bearer_entry() {
             .to_str()
             .unwrap(),
         SUBPROTOCOL
+    );
+}
+
+#[tokio::test]
+async fn a_socket_runs_on_the_cluster_its_path_names_and_the_default_without_one() {
+    let (server, cookie) = server().await;
+    for (cluster, runs_on) in [
+        (None, "--on=nowhere"),
+        (Some("nowhere"), "--on=nowhere"),
+        (Some("elsewhere"), "--on=elsewhere"),
+    ] {
+        let path = in_cluster(cluster, &path());
+        let mut term = server.open_term(&path, SUBPROTOCOL, &cookie).await;
+        assert_eq!(term.hello().await, ["cat", runs_on], "{path}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_cluster_is_a_close_naming_the_ones_offered() {
+    let (server, cookie) = server().await;
+    let path = in_cluster(Some("prod"), &path());
+    let mut socket = server
+        .connect(&path, Some(SUBPROTOCOL), &cookie)
+        .await
+        .expect("upgraded, then closed");
+    let (_, code, reason) = until_close(&mut socket).await;
+    assert_eq!(code, close_code::NOT_FOUND);
+    assert!(
+        reason.contains("no cluster \"prod\"") && reason.contains("nowhere, elsewhere"),
+        "{reason}"
     );
 }
 

@@ -50,6 +50,8 @@ async fn the_app_and_its_deep_links_get_index_html() {
         "/t/demo/web.v1",
         "/a/demo/attach-pod/main",
         "/l/demo/bash-pod/main",
+        "/c/elsewhere",
+        "/c/arn%3Aaws%3Aeks%3Ax%2Fprod/t/demo/bash-pod/main",
     ] {
         let (status, head) = head_of(&addr, path, "").await;
         assert_eq!(status, 200, "{path}");
@@ -62,9 +64,19 @@ async fn the_app_and_its_deep_links_get_index_html() {
 async fn a_missing_asset_is_404_and_an_unknown_api_path_is_a_json_404() {
     let addr = server().await;
     assert_eq!(head_of(&addr, "/no-such-asset.js", "").await.0, 404);
-    let (status, head) = head_of(&addr, "/api/no-such-thing", "").await;
-    assert_eq!(status, 404);
-    assert!(head.contains("content-type: application/json"), "{head}");
+    for path in [
+        "/api/no-such-thing",
+        "/api/clusters/nowhere",
+        "/api/clusters/a%zz/namespaces",
+    ] {
+        let (status, head) = head_of(&addr, path, "").await;
+        let wanted = if path.contains("%zz") { 400 } else { 404 };
+        assert_eq!(status, wanted, "{path}");
+        assert!(
+            head.contains("content-type: application/json"),
+            "{path}: {head}"
+        );
+    }
 }
 
 #[tokio::test]

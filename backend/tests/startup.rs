@@ -53,6 +53,22 @@ fn an_unknown_context_is_named_with_the_ones_there_are() {
 }
 
 #[test]
+fn a_token_server_offers_one_cluster_so_no_token_reaches_another() {
+    let kubeconfig = temp_file("kubeconfig-token", KUBECONFIG);
+    refuses(
+        &[
+            "--auth",
+            "token",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--context",
+            "c,d",
+        ],
+        &["--auth token", "name one --context"],
+    );
+}
+
+#[test]
 fn a_tls_file_that_does_not_parse_is_named() {
     let bad = temp_file("bad.pem", "not a certificate\n");
     let bad = bad.to_str().unwrap();

@@ -11,9 +11,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
 use webshell_protocol::rest::{
-    AUTH_PATH, ApiError, AuthInfo, DebugContainer, DebugRequest, Identity, NAMESPACES_PATH,
-    Namespace, Pod, SERVER_SETTINGS_PATH, SIGN_OUT_PATH, ServerSettings, TOKEN_SIGN_IN_PATH,
-    TokenSignIn, WHOAMI_PATH, debug_path, pods_path,
+    AUTH_PATH, ApiError, AuthInfo, CLUSTERS_PATH, ClusterList, DebugContainer, DebugRequest,
+    Identity, NAMESPACES_PATH, Namespace, Pod, SERVER_SETTINGS_PATH, SIGN_OUT_PATH, ServerSettings,
+    TOKEN_SIGN_IN_PATH, TokenSignIn, WHOAMI_PATH, debug_path, in_cluster, pods_path,
 };
 
 use crate::url::encode_component;
@@ -61,9 +61,14 @@ pub async fn auth_info() -> Result<AuthInfo, Error> {
     fetch_json("GET", AUTH_PATH, None).await
 }
 
-/// `GET /api/whoami`: the signed-in person.
-pub async fn whoami() -> Result<Identity, Error> {
-    fetch_json("GET", WHOAMI_PATH, None).await
+/// `GET /api/whoami`: the signed-in person, as `cluster` knows them.
+pub async fn whoami(cluster: Option<String>) -> Result<Identity, Error> {
+    fetch_json("GET", &in_cluster(cluster.as_deref(), WHOAMI_PATH), None).await
+}
+
+/// `GET /api/clusters`: the clusters this server reaches.
+pub async fn clusters() -> Result<ClusterList, Error> {
+    fetch_json("GET", CLUSTERS_PATH, None).await
 }
 
 /// `POST /api/auth/token`: signs in with a Kubernetes bearer token; the server answers with
@@ -83,9 +88,14 @@ pub async fn sign_out() -> Result<(), Error> {
     }
 }
 
-/// `GET /api/namespaces`.
-pub async fn namespaces() -> Result<Vec<Namespace>, Error> {
-    fetch_json("GET", NAMESPACES_PATH, None).await
+/// `GET /api/namespaces` of `cluster` (`None`: the server's default).
+pub async fn namespaces(cluster: Option<String>) -> Result<Vec<Namespace>, Error> {
+    fetch_json(
+        "GET",
+        &in_cluster(cluster.as_deref(), NAMESPACES_PATH),
+        None,
+    )
+    .await
 }
 
 /// `GET /api/settings`: what the server offers beyond sign-in (the debug image).
@@ -95,18 +105,23 @@ pub async fn server_settings() -> Result<ServerSettings, Error> {
 
 /// `POST /api/namespaces/{ns}/pods/{pod}/debug`: an ephemeral debug container, once it runs.
 pub async fn start_debug(
+    cluster: Option<&str>,
     namespace: &str,
     pod: &str,
     request: &DebugRequest,
 ) -> Result<DebugContainer, Error> {
     let body = json::to_string(request).map_err(Error::Decode)?;
-    let path = debug_path(&encode_component(namespace), &encode_component(pod));
+    let path = in_cluster(
+        cluster,
+        &debug_path(&encode_component(namespace), &encode_component(pod)),
+    );
     fetch_json("POST", &path, Some(body)).await
 }
 
-/// `GET /api/namespaces/{ns}/pods`.
-pub async fn pods(namespace: &str) -> Result<Vec<Pod>, Error> {
-    fetch_json("GET", &pods_path(&encode_component(namespace)), None).await
+/// `GET /api/namespaces/{ns}/pods` of `cluster`.
+pub async fn pods(cluster: Option<&str>, namespace: &str) -> Result<Vec<Pod>, Error> {
+    let path = in_cluster(cluster, &pods_path(&encode_component(namespace)));
+    fetch_json("GET", &path, None).await
 }
 
 /// `GET path` as a stream of bytes (a log): the body's reader once the server said yes, or

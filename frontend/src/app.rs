@@ -1,14 +1,16 @@
 //! The webshell SPA: pick a namespace, a pod and a container, get a terminal.
 //!
 //! State lives in a few signals; the URL is the source of truth for which terminal is open
-//! (`/t/{ns}/{pod}/{container}`, see [`crate::route`]): selecting pushes a history entry,
-//! back/forward re-reads the path. While the server answers 401 the SPA shows [`SignIn`] for
+//! (`[/c/{cluster}]/t/{ns}/{pod}/{container}`, see [`crate::route`]): selecting pushes a
+//! history entry, back/forward re-reads the path. A server that reaches several clusters
+//! (kubeconfig contexts) gets a cluster selector; the pod browser shows one cluster at a time,
+//! and tabs stay open across clusters. While the server answers 401 the SPA shows [`SignIn`] for
 //! the server's mode; signing in leaves an `HttpOnly` cookie the SPA never touches.
 
 use leptos::ev;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
-use webshell_protocol::rest::{AuthMode, Namespace, Pod};
+use webshell_protocol::rest::{AuthMode, ClusterList, Namespace, Pod};
 use webshell_protocol::{ErrorKind, close_code};
 
 use crate::api;
@@ -16,7 +18,7 @@ use crate::debug_offer::DebugOffer;
 use crate::logs_view::LogsView;
 use crate::pod_feed::use_pod_feed;
 use crate::pod_list::PodList;
-use crate::route::{Route, View};
+use crate::route::{Location, Route, View};
 use crate::settings::{self, Settings};
 use crate::settings_menu::SettingsMenu;
 use crate::sign_in::SignIn;
@@ -29,6 +31,8 @@ use crate::terminal::Terminal;
 pub struct Target {
     /// Shell, attach or logs.
     pub view: View,
+    /// The cluster; `None` is the server's default.
+    pub cluster: Option<String>,
     /// Namespace.
     pub namespace: String,
     /// Pod name.
@@ -38,12 +42,23 @@ pub struct Target {
 }
 
 impl Target {
-    fn route(&self) -> Route {
-        Route::Terminal {
-            view: self.view,
-            namespace: self.namespace.clone(),
-            pod: self.pod.clone(),
-            container: Some(self.container.clone()),
+    fn location(&self) -> Location {
+        Location {
+            cluster: self.cluster.clone(),
+            route: Route::Terminal {
+                view: self.view,
+                namespace: self.namespace.clone(),
+                pod: self.pod.clone(),
+                container: Some(self.container.clone()),
+            },
+        }
+    }
+
+    /// Where it is, for a person: `namespace/pod`, after the cluster unless the default.
+    pub fn place(&self) -> String {
+        match &self.cluster {
+            Some(cluster) => format!("{cluster}: {}/{}", self.namespace, self.pod),
+            None => format!("{}/{}", self.namespace, self.pod),
         }
     }
 }
@@ -60,7 +75,10 @@ pub fn default_namespace(namespaces: &[Namespace]) -> Option<String> {
 /// The whole application.
 #[component]
 pub fn App() -> impl IntoView {
-    let route = RwSignal::new(Route::parse(&location_path()));
+    let location = RwSignal::new(Location::parse(&location_path()));
+    let route = Memo::new(move |_| location.with(|l| l.route.clone()));
+    // The cluster the pod browser shows (tabs may be open in others).
+    let cluster = RwSignal::new(location.with_untracked(|l| l.cluster.clone()));
     let namespace = RwSignal::new(match route.get_untracked() {
         Route::Terminal { namespace, .. } => namespace,
         Route::Home => String::new(),
@@ -105,25 +123,48 @@ pub fn App() -> impl IntoView {
     // the sign-in ended): every fetch and the terminal depend on it, so they all start over.
     let sign_ins = RwSignal::new(0u32);
     let auth_info = LocalResource::new(api::auth_info);
+    let clusters = LocalResource::new(move || {
+        sign_ins.track();
+        api::clusters()
+    });
     let me = LocalResource::new(move || {
         sign_ins.track();
-        api::whoami()
+        api::whoami(cluster.get())
     });
     let namespaces = LocalResource::new(move || {
         sign_ins.track();
-        api::namespaces()
+        api::namespaces(cluster.get())
+    });
+    // Another cluster: its context's namespace if it names one; else the same namespace if
+    // that cluster has it (clusters of one organisation often do), else its default.
+    let namespace_unchecked = StoredValue::new(false);
+    Effect::new(move |previous: Option<Option<String>>| {
+        let now = cluster.get();
+        if previous.is_some_and(|p| p != now) {
+            let named = clusters.with_untracked(|c| context_namespace(c, now.as_deref()));
+            match named {
+                Some(ns) => namespace.set(ns),
+                None => namespace_unchecked.set_value(true),
+            }
+        }
+        now
     });
     Effect::new(move |_| {
-        if let Some(Ok(list)) = namespaces.get()
-            && namespace.with_untracked(String::is_empty)
-            && let Some(ns) = default_namespace(&list)
-        {
-            namespace.set(ns);
+        if let Some(Ok(list)) = namespaces.get() {
+            let current = namespace.get_untracked();
+            let missing = !list.iter().any(|n| n.name == current);
+            if (current.is_empty() || (namespace_unchecked.get_value() && missing))
+                && let Some(ns) = default_namespace(&list)
+            {
+                namespace.set(ns);
+            }
+            namespace_unchecked.set_value(false);
         }
     });
     // The pod list is live (a watch); the refresh button and a new sign-in reopen it.
     let reloads = RwSignal::new(0u32);
     let pod_list: Signal<Option<Result<Vec<Pod>, api::Error>>> = use_pod_feed(
+        cluster.into(),
         namespace.into(),
         Signal::derive(move || sign_ins.get().wrapping_add(reloads.get())),
     )
@@ -175,18 +216,22 @@ pub fn App() -> impl IntoView {
     // The terminal to show. A deep link without a container resolves to the pod's first
     // container once that namespace's pods are loaded.
     let target = Memo::new(move |_| {
-        let Route::Terminal {
-            view,
-            namespace: ns,
-            pod,
-            container,
-        } = route.get()
+        let Location {
+            cluster: in_cluster,
+            route:
+                Route::Terminal {
+                    view,
+                    namespace: ns,
+                    pod,
+                    container,
+                },
+        } = location.get()
         else {
             return None;
         };
         let container = match container {
             Some(c) => c,
-            None if namespace.get() == ns => {
+            None if namespace.get() == ns && cluster.get() == in_cluster => {
                 let pods = pod_list.get()?.ok()?;
                 pods.iter()
                     .find(|p| p.name == pod)?
@@ -199,6 +244,7 @@ pub fn App() -> impl IntoView {
         };
         Some(Target {
             view,
+            cluster: in_cluster,
             namespace: ns,
             pod,
             container,
@@ -215,8 +261,8 @@ pub fn App() -> impl IntoView {
                 }
             )
         {
-            replace_path(&t.route().path());
-            route.set(t.route());
+            replace_path(&t.location().path());
+            location.set(t.location());
         }
     });
     // The wanted terminal gets a tab (or its tab is shown)...
@@ -228,12 +274,19 @@ pub fn App() -> impl IntoView {
         }
     });
     let active = Memo::new(move |_| tabs.with(|ts| ts.active_tab().map(|t| t.target.clone())));
-    // ...and the URL follows the tab a person picks or closes.
+    // ...and the URL follows the tab a person picks or closes; without one, the cluster
+    // picked.
     Effect::new(move |_| {
-        let wanted = active.get().map_or(Route::Home, |t| t.route());
-        if route.with_untracked(|r| *r != wanted) {
+        let wanted = match active.get() {
+            Some(t) => t.location(),
+            None => Location {
+                cluster: cluster.get(),
+                route: Route::Home,
+            },
+        };
+        if location.with_untracked(|l| *l != wanted) {
             push_path(&wanted.path());
-            route.set(wanted);
+            location.set(wanted);
         }
     });
     let active_status = Signal::derive(move || {
@@ -250,7 +303,7 @@ pub fn App() -> impl IntoView {
     });
     let selected_pod: Signal<Option<Pod>> = Signal::derive(move || {
         let t = active.get()?;
-        (namespace.get() == t.namespace).then_some(())?;
+        (namespace.get() == t.namespace && cluster.get() == t.cluster).then_some(())?;
         pod_list.get()?.ok()?.into_iter().find(|p| p.name == t.pod)
     });
 
@@ -259,11 +312,11 @@ pub fn App() -> impl IntoView {
     let drawer_open = RwSignal::new(false);
     let open = move |t: Target| {
         drawer_open.set(false);
-        let r = t.route();
-        if location_path() != r.path() {
-            push_path(&r.path());
+        let l = t.location();
+        if location_path() != l.path() {
+            push_path(&l.path());
         }
-        route.set(r);
+        location.set(l);
     };
     // Closing or reloading the page ends the shells and their output: the browser asks
     // first while one runs.
@@ -282,11 +335,12 @@ pub fn App() -> impl IntoView {
     };
     // Back/forward: follow the path the browser restored.
     let _ = window_event_listener(ev::popstate, move |_| {
-        let r = Route::parse(&location_path());
-        if let Route::Terminal { namespace: ns, .. } = &r {
+        let l = Location::parse(&location_path());
+        if let Route::Terminal { namespace: ns, .. } = &l.route {
             namespace.set(ns.clone());
         }
-        route.set(r);
+        cluster.set(l.cluster.clone());
+        location.set(l);
     });
 
     let endpoint = StoredValue::new(socket_endpoint_override().unwrap_or_default());
@@ -309,6 +363,7 @@ pub fn App() -> impl IntoView {
                 View::Shell | View::Attach => view! {
                     <Terminal
                         endpoint=endpoint.get_value()
+                        cluster=t.cluster
                         namespace=t.namespace
                         pod=t.pod
                         container=t.container
@@ -320,6 +375,7 @@ pub fn App() -> impl IntoView {
                 .into_any(),
                 View::Logs => view! {
                     <LogsView
+                        cluster=t.cluster
                         namespace=t.namespace
                         pod=t.pod
                         container=t.container
@@ -346,9 +402,11 @@ pub fn App() -> impl IntoView {
                     aria-expanded=move || drawer_open.get().to_string()
                     on:click=move |_| drawer_open.update(|o| *o = !*o)>"☰"</button>
                 <h1 class="brand">"webshell"</h1>
+                <ClusterSelect clusters cluster />
                 <NamespaceSelect namespaces namespace />
                 <button class="ghost" title="Reload namespaces and pods" data-testid="refresh"
                     on:click=move |_| {
+                        clusters.refetch();
                         namespaces.refetch();
                         reloads.update(|n| *n += 1);
                     }>"↻"</button>
@@ -378,6 +436,7 @@ pub fn App() -> impl IntoView {
                     pods=pod_list
                     search=search.into()
                     selected=Signal::derive(move || active.get())
+                    cluster=cluster.into()
                     namespace=namespace.into()
                     on_open=Callback::new(open)
                 />
@@ -395,12 +454,12 @@ pub fn App() -> impl IntoView {
                 >
                     <Show
                         when=move || tabs.with(|ts| !ts.open.is_empty())
-                        fallback=move || view! { <Placeholder route pods=pod_list /> }
+                        fallback=move || view! { <Placeholder route=route.into() pods=pod_list /> }
                     >
                         <TabStrip tabs on_open=Callback::new(open) />
                         <div class="toolbar">
                             <span class="target" data-testid="target">
-                                {move || active.get().map(|t| format!("{}/{}", t.namespace, t.pod))}
+                                {move || active.get().map(|t| t.place())}
                             </span>
                             <ContainerSelect pod=selected_pod target=active on_open=Callback::new(open) />
                             <ViewSwitch target=active on_open=Callback::new(open) />
@@ -418,6 +477,56 @@ pub fn App() -> impl IntoView {
             </main>
         </div>
     }
+}
+
+/// The cluster `<select>`, when the server reaches more than one. Its value is the cluster's
+/// name; the server's default is `None` in the signal, so its links stay short.
+#[component]
+fn ClusterSelect(
+    /// The server's clusters, once loaded.
+    clusters: LocalResource<Result<ClusterList, api::Error>>,
+    /// The cluster the pod browser shows.
+    cluster: RwSignal<Option<String>>,
+) -> impl IntoView {
+    move || {
+        let list = clusters.get()?.ok()?;
+        if list.clusters.len() < 2 {
+            return None;
+        }
+        let default = list.default.clone();
+        let shown = {
+            let default = default.clone();
+            move || cluster.get().unwrap_or_else(|| default.clone())
+        };
+        let current = shown();
+        let choose = move |e: ev::Event| {
+            let name = event_target_value(&e);
+            cluster.set((name != default).then_some(name));
+        };
+        Some(view! {
+            <select data-testid="cluster-select" title="Cluster (kubeconfig context)"
+                aria-label="Cluster" prop:value=shown on:change=choose>
+                {list.clusters.into_iter().map(|c| {
+                    let selected = c.name == current;
+                    view! { <option value=c.name.clone() selected=selected>{c.name.clone()}</option> }
+                }).collect_view()}
+            </select>
+        })
+    }
+}
+
+/// The namespace a cluster's context names, if the list is loaded and it names one.
+fn context_namespace(
+    clusters: &Option<Result<ClusterList, api::Error>>,
+    cluster: Option<&str>,
+) -> Option<String> {
+    let list = clusters.as_ref()?.as_ref().ok()?;
+    let name = cluster.unwrap_or(&list.default);
+    list.clusters
+        .iter()
+        .find(|c| c.name == name)?
+        .namespace
+        .clone()
 }
 
 /// The namespace `<select>`, or the error that prevented listing namespaces.
@@ -546,7 +655,7 @@ fn StatusLine(
 #[component]
 fn Placeholder(
     /// The wanted route.
-    route: RwSignal<Route>,
+    route: Signal<Route>,
     /// The pods of the selected namespace.
     pods: Signal<Option<Result<Vec<Pod>, api::Error>>>,
 ) -> impl IntoView {
@@ -593,8 +702,13 @@ pub fn page_title(t: &Target) -> String {
         View::Shell => String::new(),
         other => format!(" ({})", other.label()),
     };
+    let cluster = t
+        .cluster
+        .as_ref()
+        .map(|c| format!(" @ {c}"))
+        .unwrap_or_default();
     format!(
-        "{}{view} · {}/{} — webshell",
+        "{}{view} · {}/{}{cluster} — webshell",
         t.pod, t.namespace, t.container
     )
 }
@@ -652,6 +766,7 @@ mod tests {
     fn the_page_title_names_the_pod_first() {
         let t = Target {
             view: View::Shell,
+            cluster: None,
             namespace: "demo".into(),
             pod: "bash-pod".into(),
             container: "main".into(),

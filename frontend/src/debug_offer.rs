@@ -59,7 +59,8 @@ pub fn DebugOffer(
             image: Some(image.get_untracked()).filter(|i| !i.trim().is_empty()),
         };
         leptos::task::spawn_local(async move {
-            let answer = api::start_debug(&t.namespace, &t.pod, &request).await;
+            let answer =
+                api::start_debug(t.cluster.as_deref(), &t.namespace, &t.pod, &request).await;
             starting.set(false);
             match answer {
                 Ok(debug) => on_open.run(Target {

@@ -17,7 +17,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, ReadableStreamDefaultReader};
 use webshell_protocol::ErrorKind;
-use webshell_protocol::rest::{LogQuery, log_path};
+use webshell_protocol::rest::{LogQuery, in_cluster, log_path};
 
 use crate::api;
 use crate::hooks::{XtermState, use_xterm};
@@ -72,6 +72,9 @@ pub fn failed(e: &api::Error) -> TerminalStatus {
 /// The log of one container.
 #[component]
 pub fn LogsView(
+    /// One of the server's clusters; `None` is its default.
+    #[prop(default = None, into)]
+    cluster: Option<String>,
     /// Namespace of the pod.
     #[prop(into)]
     namespace: String,
@@ -96,7 +99,12 @@ pub fn LogsView(
     );
     let path = {
         let names = names.clone();
-        move |q: &LogQuery| log_path(&names.0, &names.1, &names.2, q)
+        move |q: &LogQuery| {
+            in_cluster(
+                cluster.as_deref(),
+                &log_path(&names.0, &names.1, &names.2, q),
+            )
+        }
     };
     let download = {
         let path = path.clone();

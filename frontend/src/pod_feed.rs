@@ -13,7 +13,7 @@ use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{EventSource, MessageEvent};
-use webshell_protocol::rest::{Pod, PodEvent, pod_events_path};
+use webshell_protocol::rest::{Pod, PodEvent, in_cluster, pod_events_path};
 
 use crate::api;
 use crate::url::encode_component;
@@ -50,26 +50,36 @@ impl Drop for Feed {
     }
 }
 
-/// The pods of `namespace`, live. Bumping `restarts` opens the stream anew (the refresh
-/// button, a new sign-in).
-pub fn use_pod_feed(namespace: Signal<String>, restarts: Signal<u32>) -> ReadSignal<PodListState> {
+/// The pods of `namespace` in `cluster`, live. Bumping `restarts` opens the stream anew (the
+/// refresh button, a new sign-in).
+pub fn use_pod_feed(
+    cluster: Signal<Option<String>>,
+    namespace: Signal<String>,
+    restarts: Signal<u32>,
+) -> ReadSignal<PodListState> {
     let (pods, set_pods) = signal(None::<Result<Vec<Pod>, api::Error>>);
     let feed = StoredValue::new(SendWrapper::new(None::<Feed>));
     Effect::new(move |_| {
         let ns = namespace.get();
+        let cluster = cluster.get();
         restarts.track();
         feed.set_value(SendWrapper::new(None));
         set_pods.set(None);
         if !ns.is_empty() {
-            feed.set_value(SendWrapper::new(open(&ns, set_pods)));
+            feed.set_value(SendWrapper::new(open(cluster.as_deref(), &ns, set_pods)));
         }
     });
     on_cleanup(move || feed.set_value(SendWrapper::new(None)));
     pods
 }
 
-fn open(namespace: &str, set_pods: WriteSignal<PodListState>) -> Option<Feed> {
-    let source = EventSource::new(&pod_events_path(&encode_component(namespace))).ok()?;
+fn open(
+    cluster: Option<&str>,
+    namespace: &str,
+    set_pods: WriteSignal<PodListState>,
+) -> Option<Feed> {
+    let path = in_cluster(cluster, &pod_events_path(&encode_component(namespace)));
+    let source = EventSource::new(&path).ok()?;
     let live = Rc::new(Cell::new(true));
     let on_message = {
         let (live, source) = (Rc::clone(&live), source.clone());
@@ -92,14 +102,15 @@ fn open(namespace: &str, set_pods: WriteSignal<PodListState>) -> Option<Feed> {
     };
     let on_error = {
         let (live, source, namespace) = (Rc::clone(&live), source.clone(), namespace.to_owned());
+        let cluster = cluster.map(str::to_owned);
         Closure::<dyn FnMut()>::new(move || {
             // CONNECTING: the browser retries by itself. CLOSED: refused; ask REST why.
             if !live.get() || source.ready_state() != EventSource::CLOSED {
                 return;
             }
-            let (live, namespace) = (Rc::clone(&live), namespace.clone());
+            let (live, namespace, cluster) = (Rc::clone(&live), namespace.clone(), cluster.clone());
             leptos::task::spawn_local(async move {
-                let answer = api::pods(&namespace).await;
+                let answer = api::pods(cluster.as_deref(), &namespace).await;
                 if live.get() {
                     set_pods.set(Some(answer));
                 }

@@ -54,6 +54,8 @@ pub fn PodList(
     search: Signal<String>,
     /// The open terminal, to highlight its pod.
     selected: Signal<Option<Target>>,
+    /// The cluster the list belongs to (`None`: the server's default).
+    cluster: Signal<Option<String>>,
     /// The namespace the list belongs to.
     namespace: Signal<String>,
     /// Opens a terminal.
@@ -83,10 +85,10 @@ pub fn PodList(
                 return view! { <div class="muted pad" data-testid="pods-empty">{text}</div> }
                     .into_any();
             }
-            let ns = namespace.get_untracked();
+            let place = (cluster.get_untracked(), namespace.get_untracked());
             view! {
                 <ul class="pods" data-testid="pod-list">
-                    {shown.into_iter().map(|pod| pod_row(pod, ns.clone(), selected, on_open, now))
+                    {shown.into_iter().map(|pod| pod_row(pod, place.clone(), selected, on_open, now))
                         .collect_view()}
                 </ul>
             }
@@ -97,7 +99,7 @@ pub fn PodList(
 
 fn pod_row(
     pod: Pod,
-    namespace: String,
+    (cluster, namespace): (Option<String>, String),
     selected: Signal<Option<Target>>,
     on_open: Callback<Target>,
     now: ReadSignal<f64>,
@@ -123,11 +125,11 @@ fn pod_row(
         .iter()
         .find_map(|c| Some(format!("{}: last {}", c.name, c.last_state.as_deref()?)));
     let is_selected = {
-        let (ns, name) = (namespace.clone(), name.clone());
+        let (cl, ns, name) = (cluster.clone(), namespace.clone(), name.clone());
         move || {
             selected.with(|t| {
                 t.as_ref()
-                    .is_some_and(|t| t.namespace == ns && t.pod == name)
+                    .is_some_and(|t| t.cluster == cl && t.namespace == ns && t.pod == name)
             })
         }
     };
@@ -137,6 +139,7 @@ fn pod_row(
         if let Some(container) = first.clone() {
             on_open.run(Target {
                 view: View::Shell,
+                cluster: cluster.clone(),
                 namespace: namespace.clone(),
                 pod: name.clone(),
                 container,

@@ -1,12 +1,13 @@
 //! The SPA's only routes: `/` and the deep links `/{view}/{namespace}/{pod}[/{container}]`,
-//! where the view is `t` (a shell), `a` (attach to the main process) or `l` (the log).
+//! where the view is `t` (a shell), `a` (attach to the main process) or `l` (the log); each
+//! also under `/c/{cluster}` for a cluster other than the server's default ([`Location`]).
 //!
 //! Hand-written over `window.location` instead of `leptos_router`: there is one parameterised
 //! route, no nested layouts and no link components, so a 30-line parser (unit-tested natively)
 //! is smaller than the router and keeps history handling explicit (`pushState` on selection,
 //! `popstate` to follow back/forward).
 
-use webshell_protocol::rest::APP_ROUTE_SEGMENTS;
+use webshell_protocol::rest::{APP_ROUTE_SEGMENTS, CLUSTER_APP_SEGMENT};
 
 use crate::url::{decode_component, encode_component};
 
@@ -50,10 +51,58 @@ impl View {
     }
 }
 
+/// A whole SPA path: which cluster, and what in it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Location {
+    /// The cluster the path names; `None` (no `/c/…` prefix) is the server's default.
+    pub cluster: Option<String>,
+    /// What to show there.
+    pub route: Route,
+}
+
+impl Location {
+    /// Parses a `location.pathname`; a malformed cluster prefix is the default's home.
+    pub fn parse(path: &str) -> Location {
+        let trimmed = path.trim_start_matches('/');
+        let Some(scoped) = trimmed
+            .strip_prefix(CLUSTER_APP_SEGMENT)
+            .and_then(|rest| rest.strip_prefix('/'))
+        else {
+            return Location {
+                cluster: None,
+                route: Route::parse(path),
+            };
+        };
+        let (name, rest) = scoped.split_once('/').unwrap_or((scoped, ""));
+        match decode_component(name).filter(|n| !n.is_empty()) {
+            Some(cluster) => Location {
+                cluster: Some(cluster),
+                route: Route::parse(rest),
+            },
+            None => Location::default(),
+        }
+    }
+
+    /// The path for this location (the inverse of [`Location::parse`]).
+    pub fn path(&self) -> String {
+        match &self.cluster {
+            None => self.route.path(),
+            Some(cluster) => {
+                let prefix = format!("/{CLUSTER_APP_SEGMENT}/{}", encode_component(cluster));
+                match &self.route {
+                    Route::Home => prefix,
+                    route => prefix + &route.path(),
+                }
+            }
+        }
+    }
+}
+
 /// What a URL path asks the SPA to show.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Route {
     /// The pod browser without an open terminal.
+    #[default]
     Home,
     /// A terminal or log; without a container, the pod's first container.
     Terminal {
@@ -191,6 +240,35 @@ mod tests {
             "/t/a%zz/p",
         ] {
             assert_eq!(Route::parse(p), Route::Home, "{p}");
+        }
+    }
+
+    #[test]
+    fn a_cluster_prefix_names_the_cluster_and_keeps_the_route() {
+        let at = |cluster: Option<&str>, route: Route| Location {
+            cluster: cluster.map(Into::into),
+            route,
+        };
+        assert_eq!(Location::parse("/"), at(None, Route::Home));
+        assert_eq!(
+            Location::parse("/t/demo/web-0"),
+            at(None, term("demo", "web-0", None))
+        );
+        assert_eq!(Location::parse("/c/bob"), at(Some("bob"), Route::Home));
+        assert_eq!(Location::parse("/c/bob/"), at(Some("bob"), Route::Home));
+        assert_eq!(
+            Location::parse("/c/bob/t/demo/web-0/app"),
+            at(Some("bob"), term("demo", "web-0", Some("app")))
+        );
+        for bad in ["/c", "/c/", "/c/%zz/t/demo/p"] {
+            assert_eq!(Location::parse(bad), Location::default(), "{bad}");
+        }
+        for l in [
+            at(None, Route::Home),
+            at(Some("arn:aws:eks:x:1:cluster/prod"), Route::Home),
+            at(Some("kind-kind"), term("a b", "p", Some("c"))),
+        ] {
+            assert_eq!(Location::parse(&l.path()), l);
         }
     }
 

@@ -123,8 +123,8 @@ pub fn may_end(tab: &Tab, doing: &str) -> bool {
         return true;
     }
     let question = format!(
-        "{doing} ends the shell in {}/{} and its output. Go on?",
-        tab.target.namespace, tab.target.pod
+        "{doing} ends the shell in {} and its output. Go on?",
+        tab.target.place()
     );
     window().confirm_with_message(&question).unwrap_or(false)
 }
@@ -150,8 +150,9 @@ pub fn TabStrip(
         let tooltip = move || {
             tab().map(|t| {
                 format!(
-                    "{}/{} ({}) — double-click to rename",
-                    t.target.namespace, t.target.pod, t.target.container
+                    "{} ({}) — double-click to rename",
+                    t.target.place(),
+                    t.target.container
                 )
             })
         };
@@ -225,6 +226,7 @@ mod tests {
     fn target(pod: &str) -> Target {
         Target {
             view: View::Shell,
+            cluster: None,
             namespace: "demo".into(),
             pod: pod.into(),
             container: "main".into(),

@@ -10,7 +10,7 @@ use crate::key_bar::{KeyBar, touch_screen};
 use crate::options::TerminalOptions;
 use crate::search_bar::SearchBar;
 use crate::status::TerminalStatus;
-use crate::url::exec_socket_url;
+use crate::url::{SocketTarget, exec_socket_url};
 
 /// A terminal into one container of a pod, served by a webshell backend.
 ///
@@ -78,6 +78,10 @@ pub fn Terminal(
     /// page's origin.
     #[prop(optional, into)]
     endpoint: Option<String>,
+    /// One of the server's clusters (`GET /api/clusters`), by name. Default: the server's
+    /// default cluster.
+    #[prop(default = None, into)]
+    cluster: Option<String>,
     /// Namespace of the pod.
     #[prop(into)]
     namespace: String,
@@ -121,6 +125,7 @@ pub fn Terminal(
 ) -> impl IntoView {
     let props = SessionProps {
         endpoint,
+        cluster,
         namespace,
         pod,
         container,
@@ -209,6 +214,7 @@ impl TerminalHandle {
 #[derive(Clone)]
 struct SessionProps {
     endpoint: Option<String>,
+    cluster: Option<String>,
     namespace: String,
     pod: String,
     container: String,
@@ -241,11 +247,14 @@ fn one_session(props: SessionProps) -> impl IntoView {
     let url = exec_socket_url(
         props.endpoint.as_deref(),
         &origin,
-        &namespace,
-        &pod,
-        &container,
-        &props.command,
-        attach,
+        &SocketTarget {
+            cluster: props.cluster.as_deref(),
+            namespace: &namespace,
+            pod: &pod,
+            container: &container,
+            command: &props.command,
+            attach,
+        },
     );
 
     let node = NodeRef::<Div>::new();

@@ -2,57 +2,32 @@
 //!
 //! Pure string functions (no web-sys), so they are unit-tested natively.
 
-use webshell_protocol::rest::{attach_path, exec_path};
+use webshell_protocol::rest::{attach_path, exec_path, in_cluster};
+pub use webshell_protocol::rest::{decode_component, encode_component};
 
-/// Percent-encodes one path segment or query value: everything except RFC 3986 unreserved
-/// characters. Kubernetes names never need it, but commands (`sh -c 'a b'`) do.
-pub fn encode_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Decodes `%XX` escapes. Returns `None` for a malformed escape or bytes that are not UTF-8,
-/// so a hand-edited URL is rejected instead of misread.
-pub fn decode_component(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+/// What a terminal socket connects to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SocketTarget<'a> {
+    /// One of the server's clusters; `None` is its default.
+    pub cluster: Option<&'a str>,
+    /// Namespace.
+    pub namespace: &'a str,
+    /// Pod.
+    pub pod: &'a str,
+    /// Container.
+    pub container: &'a str,
+    /// The command; empty lets the server pick a shell. Must be empty for an attach.
+    pub command: &'a [String],
+    /// Join the container's main process instead of starting one.
+    pub attach: bool,
 }
 
 /// The WebSocket URL of a terminal session.
 ///
 /// `endpoint` is the webshell server's base URL (`https://host[:port][/prefix]`, `ws(s)://…`,
 /// or a path such as `/webshell` on the page's own origin); `None` or empty means the page's
-/// origin. `origin` is the page's `location.origin`. With `attach`, the session joins the
-/// container's main process and `command` must be empty; otherwise an empty `command` lets
-/// the server pick a shell.
-pub fn exec_socket_url(
-    endpoint: Option<&str>,
-    origin: &str,
-    namespace: &str,
-    pod: &str,
-    container: &str,
-    command: &[String],
-    attach: bool,
-) -> String {
+/// origin. `origin` is the page's `location.origin`.
+pub fn exec_socket_url(endpoint: Option<&str>, origin: &str, target: &SocketTarget) -> String {
     let base = match endpoint.map(str::trim).filter(|e| !e.is_empty()) {
         Some(e) if e.starts_with('/') => format!("{origin}{e}"),
         Some(e) => e.to_owned(),
@@ -60,16 +35,18 @@ pub fn exec_socket_url(
     };
     let base = to_ws_scheme(base.trim_end_matches('/'));
     let names = (
-        &encode_component(namespace),
-        &encode_component(pod),
-        &encode_component(container),
+        &encode_component(target.namespace),
+        &encode_component(target.pod),
+        &encode_component(target.container),
     );
-    let path = if attach {
+    let path = if target.attach {
         attach_path(names.0, names.1, names.2)
     } else {
         exec_path(names.0, names.1, names.2)
     };
-    let query: Vec<String> = command
+    let path = in_cluster(target.cluster, &path);
+    let query: Vec<String> = target
+        .command
         .iter()
         .map(|arg| format!("command={}", encode_component(arg)))
         .collect();
@@ -103,15 +80,28 @@ mod tests {
 
     const ORIGIN: &str = "https://shell.example.com";
 
+    fn to(
+        namespace: &'static str,
+        pod: &'static str,
+        container: &'static str,
+    ) -> SocketTarget<'static> {
+        SocketTarget {
+            namespace,
+            pod,
+            container,
+            ..SocketTarget::default()
+        }
+    }
+
     #[test]
     fn same_origin_by_default_with_the_secure_scheme() {
-        let url = exec_socket_url(None, ORIGIN, "demo", "web-0", "app", &[], false);
+        let url = exec_socket_url(None, ORIGIN, &to("demo", "web-0", "app"));
         assert_eq!(
             url,
             "wss://shell.example.com/api/namespaces/demo/pods/web-0/containers/app/exec"
         );
         assert_eq!(
-            exec_socket_url(Some(""), ORIGIN, "demo", "web-0", "app", &[], false),
+            exec_socket_url(Some(""), ORIGIN, &to("demo", "web-0", "app")),
             url
         );
     }
@@ -121,11 +111,7 @@ mod tests {
         let url = exec_socket_url(
             Some("http://127.0.0.1:8080/shell/"),
             ORIGIN,
-            "n",
-            "p",
-            "c",
-            &[],
-            false,
+            &to("n", "p", "c"),
         );
         assert_eq!(
             url,
@@ -135,16 +121,12 @@ mod tests {
 
     #[test]
     fn ws_endpoint_is_kept_and_a_path_endpoint_uses_the_origin() {
-        let url = exec_socket_url(Some("wss://other:9443"), ORIGIN, "n", "p", "c", &[], false);
+        let url = exec_socket_url(Some("wss://other:9443"), ORIGIN, &to("n", "p", "c"));
         assert!(url.starts_with("wss://other:9443/api/"));
         let url = exec_socket_url(
             Some("/webshell"),
             "http://localhost:8081",
-            "n",
-            "p",
-            "c",
-            &[],
-            false,
+            &to("n", "p", "c"),
         );
         assert!(url.starts_with("ws://localhost:8081/webshell/api/"));
     }
@@ -156,7 +138,11 @@ mod tests {
             "-c".to_owned(),
             "echo a&b=c 'ü'".to_owned(),
         ];
-        let url = exec_socket_url(None, "http://h", "n", "p", "c", &cmd, false);
+        let target = SocketTarget {
+            command: &cmd,
+            ..to("n", "p", "c")
+        };
+        let url = exec_socket_url(None, "http://h", &target);
         assert!(
             url.ends_with("/exec?command=sh&command=-c&command=echo%20a%26b%3Dc%20%27%C3%BC%27")
         );
@@ -164,10 +150,25 @@ mod tests {
 
     #[test]
     fn an_attach_has_its_own_path() {
-        let url = exec_socket_url(None, ORIGIN, "demo", "attach-pod", "main", &[], true);
+        let target = SocketTarget {
+            attach: true,
+            ..to("demo", "attach-pod", "main")
+        };
         assert_eq!(
-            url,
+            exec_socket_url(None, ORIGIN, &target),
             "wss://shell.example.com/api/namespaces/demo/pods/attach-pod/containers/main/attach"
+        );
+    }
+
+    #[test]
+    fn a_named_cluster_scopes_the_socket_path() {
+        let target = SocketTarget {
+            cluster: Some("team b"),
+            ..to("demo", "web-0", "app")
+        };
+        assert_eq!(
+            exec_socket_url(None, ORIGIN, &target),
+            "wss://shell.example.com/api/clusters/team%20b/namespaces/demo/pods/web-0/containers/app/exec"
         );
     }
 

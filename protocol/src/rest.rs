@@ -6,11 +6,16 @@
 //! | GET | [`WHOAMI_PATH`] | [`Identity`] of the signed-in caller |
 //! | POST | [`TOKEN_SIGN_IN_PATH`] | [`TokenSignIn`] in, [`Identity`] out; sets the session cookie |
 //! | POST | [`SIGN_OUT_PATH`] | clears the session cookie; 204 |
+//! | GET | [`CLUSTERS_PATH`] | [`ClusterList`]: the clusters this server reaches |
 //! | GET | [`NAMESPACES_PATH`] | `Vec<`[`Namespace`]`>` |
 //! | GET | [`pods_path`] | `Vec<`[`Pod`]`>` |
 //! | GET (WebSocket) | [`exec_path`] `?command=..&command=..&tty=false` | frames, see the crate docs |
 //! | GET (browser) | [`OIDC_LOGIN_PATH`] `?return_to=/path` | redirects to the identity provider |
 //! | GET (browser) | [`OIDC_CALLBACK_PATH`] | the provider's redirect back; sets the cookie |
+//!
+//! Every route under `/api/` that reads the cluster (namespaces, pods, pod events, exec,
+//! attach, log, debug) also answers under [`CLUSTER_SCOPE_PREFIX`]`{cluster}/…` for one of the
+//! server's clusters ([`in_cluster`]); without it, the server's default cluster answers.
 //!
 //! Every error is an HTTP status with an [`ApiError`] body; its status and `reason` come from
 //! [`crate::ErrorKind`]. A 401 means "sign in (again)": the message says why.
@@ -198,6 +203,94 @@ pub struct ApiError {
 /// log): the server answers them with the SPA's `index.html`.
 pub const APP_ROUTE_SEGMENTS: [&str; 3] = ["t", "a", "l"];
 
+/// The first path segment of SPA links into one cluster: `/c/{cluster}` (its pod browser) and
+/// `/c/{cluster}/t/…` (a deep link there). The server answers them with `index.html` too.
+pub const CLUSTER_APP_SEGMENT: &str = "c";
+
+/// The clusters this server reaches.
+pub const CLUSTERS_PATH: &str = "/api/clusters";
+/// What precedes a cluster's name in a route scoped to it: `/api/clusters/{cluster}/namespaces`.
+pub const CLUSTER_SCOPE_PREFIX: &str = "/api/clusters/";
+
+/// The answer of [`CLUSTERS_PATH`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterList {
+    /// Every cluster, the default first.
+    pub clusters: Vec<Cluster>,
+    /// The one that answers routes without a cluster.
+    pub default: String,
+}
+
+/// One cluster the server reaches: a kubeconfig context, or the pod's own (`in-cluster`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cluster {
+    /// Its name in URLs: the context's name.
+    pub name: String,
+    /// The namespace its context names, if any: the one to show first.
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+/// `path` (an `/api/…` route) on `cluster`; `None` keeps it on the server's default cluster.
+pub fn in_cluster(cluster: Option<&str>, path: &str) -> String {
+    match (cluster, path.strip_prefix("/api/")) {
+        (Some(name), Some(rest)) => {
+            format!("{CLUSTER_SCOPE_PREFIX}{}/{rest}", encode_component(name))
+        }
+        _ => path.to_owned(),
+    }
+}
+
+/// The inverse of [`in_cluster`]: for `/api/clusters/{cluster}/{rest}`, the cluster's name and
+/// `/api/{rest}`. `None` for any other path; `Some(Err(segment))` when the name's
+/// percent-encoding is malformed.
+pub fn split_cluster_scope(path: &str) -> Option<Result<(String, String), String>> {
+    let scoped = path.strip_prefix(CLUSTER_SCOPE_PREFIX)?;
+    let (segment, rest) = scoped.split_once('/')?;
+    if segment.is_empty() || rest.is_empty() {
+        return None;
+    }
+    Some(match decode_component(segment) {
+        Some(name) if !name.is_empty() => Ok((name, format!("/api/{rest}"))),
+        _ => Err(segment.to_owned()),
+    })
+}
+
+/// Percent-encodes one path segment or query value: everything except RFC 3986 unreserved
+/// characters. Kubernetes names never need it, but commands (`sh -c 'a b'`) and kubeconfig
+/// context names (`arn:aws:eks:…:cluster/prod`) do. Hand-written (twelve lines) rather than a
+/// dependency, since the WASM client carries every crate it uses.
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Decodes `%XX` escapes. Returns `None` for a malformed escape or bytes that are not UTF-8,
+/// so a hand-edited URL is rejected instead of misread.
+pub fn decode_component(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// How this server signs people in.
 pub const AUTH_PATH: &str = "/api/auth";
 /// The signed-in caller.
@@ -366,6 +459,42 @@ mod tests {
         assert_eq!(
             attach_path("demo", "web-0", "app"),
             "/api/namespaces/demo/pods/web-0/containers/app/attach"
+        );
+    }
+
+    #[test]
+    fn a_cluster_scoped_path_round_trips_any_context_name() {
+        for name in [
+            "kind-kind",
+            "arn:aws:eks:eu-west-1:1:cluster/prod",
+            "ä b",
+            "%",
+        ] {
+            let path = in_cluster(Some(name), &pods_path("demo"));
+            assert!(path.starts_with(CLUSTER_SCOPE_PREFIX), "{path}");
+            assert_eq!(
+                split_cluster_scope(&path),
+                Some(Ok((name.to_owned(), pods_path("demo"))))
+            );
+        }
+        assert_eq!(in_cluster(None, NAMESPACES_PATH), NAMESPACES_PATH);
+    }
+
+    #[test]
+    fn only_a_named_cluster_with_a_route_after_it_is_a_scope() {
+        for path in [
+            "/api/namespaces",
+            CLUSTERS_PATH,
+            "/api/clusters/",
+            "/api/clusters/a",
+            "/api/clusters/a/",
+            "/api/clusters//namespaces",
+        ] {
+            assert_eq!(split_cluster_scope(path), None, "{path}");
+        }
+        assert_eq!(
+            split_cluster_scope("/api/clusters/a%zz/namespaces"),
+            Some(Err("a%zz".to_owned()))
         );
     }
 

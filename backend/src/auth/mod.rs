@@ -33,6 +33,7 @@ use webshell_protocol::ErrorKind;
 use webshell_protocol::rest::{self, AuthInfo, AuthMode};
 
 use crate::audit::Actor;
+use crate::clusters::Cluster;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::upstream::{Credential, Upstream};
@@ -377,7 +378,7 @@ pub async fn require_sign_in(
     let source = source_of(&request);
     match state
         .auth
-        .authenticate(request.headers(), source, &state.upstream)
+        .authenticate(request.headers(), source, state.clusters.default_cluster())
         .await
     {
         Ok((caller, refreshed)) => {
@@ -406,13 +407,21 @@ pub async fn info(State(state): State<AppState>) -> Json<AuthInfo> {
     Json(state.auth.info())
 }
 
-/// `GET /api/whoami`: the signed-in caller.
-pub async fn whoami(caller: Caller) -> Json<rest::Identity> {
+/// `GET /api/whoami`: the signed-in caller, as the cluster knows them. In `local` mode each
+/// cluster is reached with its own context's identity, so that is asked for (and the one
+/// found at start answers if the cluster cannot).
+pub async fn whoami(Cluster(cluster): Cluster, caller: Caller) -> Json<rest::Identity> {
+    let identity = match caller.credential {
+        Credential::Server => who_am_i(&cluster, &Credential::Server, AuthMode::Local)
+            .await
+            .unwrap_or(caller.identity),
+        _ => caller.identity,
+    };
     Json(rest::Identity {
-        user: caller.identity.user,
-        groups: caller.identity.groups,
-        mode: caller.identity.mode,
-        expires_at: caller.identity.expires_at,
+        user: identity.user,
+        groups: identity.groups,
+        mode: identity.mode,
+        expires_at: identity.expires_at,
     })
 }
 

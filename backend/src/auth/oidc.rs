@@ -373,18 +373,22 @@ async fn finish(
         .map_err(|e| failed("id-token check", &e))?;
     let raw = id_token.to_string();
     let credential = Credential::Bearer(raw.clone().into());
-    let identity = who_am_i(&state.upstream, &credential, AuthMode::Oidc)
-        .await
-        .map_err(|e| {
-            if e.kind == webshell_protocol::ErrorKind::Unauthorized {
-                AppError::unauthorized(
-                    "you signed in, but the Kubernetes API does not accept this provider's \
+    let identity = who_am_i(
+        state.clusters.default_cluster(),
+        &credential,
+        AuthMode::Oidc,
+    )
+    .await
+    .map_err(|e| {
+        if e.kind == webshell_protocol::ErrorKind::Unauthorized {
+            AppError::unauthorized(
+                "you signed in, but the Kubernetes API does not accept this provider's \
                      id-token; its OIDC settings must trust the same issuer and client id",
-                )
-            } else {
-                e
-            }
-        })?;
+            )
+        } else {
+            e
+        }
+    })?;
     let sign_in = state.auth.sign_in(
         &identity,
         Some(raw),

@@ -69,7 +69,12 @@ async fn sign_in_with(state: &AppState, token: &str) -> Result<Response, AppErro
         return Err(AppError::bad_request("paste a Kubernetes bearer token"));
     }
     let credential = Credential::Bearer(token.to_owned().into());
-    let identity = who_am_i(&state.upstream, &credential, AuthMode::Token).await?;
+    let identity = who_am_i(
+        state.clusters.default_cluster(),
+        &credential,
+        AuthMode::Token,
+    )
+    .await?;
     let expires = jwt_expiry(token);
     if expires.is_some_and(|t| t <= unix_now()) {
         return Err(AppError::unauthorized("this token has expired"));
