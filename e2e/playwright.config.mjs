@@ -91,8 +91,10 @@ export default defineConfig({
     // local: the server's own identity (admin), behind the launch secret. Every spec opens
     // its terminals as this one person, faster than anyone would: the per-minute limit (its
     // own tests are backend/tests) is raised so the suite never meets it.
+    // Three contexts of the test kubeconfig, each its own user (clusters.spec.mjs); admin,
+    // the first, is the default every other spec uses.
     webshell('local', ports.local,
-      `--context admin --local-secret-file '${join(secrets, 'local-secret')}'`
+      `--context admin,alice,bob --local-secret-file '${join(secrets, 'local-secret')}'`
         + ' --max-new-sessions-per-minute 600'
         // The test node's images are webshell.test/*; this one has bash.
         + ' --debug-image webshell.test/bash'),
