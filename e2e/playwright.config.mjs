@@ -21,6 +21,9 @@ export const ports = {
   proxied: '18083',
   oauth2Proxy: '14180',
   embed: '18090',
+  // `trunk serve` and the backend it expects, both as Trunk.toml fixes them.
+  devBackend: '8080',
+  trunkServe: '8081',
 };
 export const logs = resolve('test-results/logs');
 export const secrets = resolve('test-results/secrets');
@@ -119,6 +122,20 @@ export default defineConfig({
       command: `sh -c "exec '${process.env.WEBSHELL_OAUTH2_PROXY}' --listen 127.0.0.1:${ports.oauth2Proxy}`
         + ` --upstream http://127.0.0.1:${ports.proxied} 2>>'${join(logs, 'oauth2-proxy.log')}'"`,
       url: `http://127.0.0.1:${ports.oauth2Proxy}/ping`,
+      reuseExistingServer: false,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+    // The dev UI exactly as README.md describes it: `trunk serve` (a debug build, into its own
+    // dist so the release one stays) and a backend that allows its origin.
+    webshell('dev', ports.devBackend, `--context admin --local-secret-file '${join(secrets, 'local-secret')}'`
+      + ` --allowed-origin http://127.0.0.1:${ports.trunkServe}`),
+    {
+      command: `trunk serve --dist '${resolve('../target/trunk-serve')}' 2>>'${join(logs, 'trunk-serve.log')}'`,
+      cwd: resolve('..'),
+      url: `http://127.0.0.1:${ports.trunkServe}/`,
+      // A cold debug build of the SPA takes a minute or two on two cores.
+      timeout: 300_000,
       reuseExistingServer: false,
       stdout: 'ignore',
       stderr: 'pipe',

@@ -675,25 +675,28 @@ fn Placeholder(
     }
 }
 
-/// `localStorage["webshell.endpoint"]`: a development override for the terminal socket's
-/// server, because `trunk serve` cannot proxy the socket (see the root `Trunk.toml`). Release
-/// builds ignore it: a page script could otherwise point the terminal elsewhere.
+/// The terminal socket's server under `trunk serve`: `<meta name="webshell-dev-endpoint">`,
+/// which only debug-profile builds carry (frontend/build/dev-endpoint.mjs), because trunk's
+/// proxy cannot carry the socket's subprotocol (Trunk.toml). REST still goes through that
+/// proxy; the socket goes straight to the backend, which must allow the dev page's origin.
+/// Release builds never read it.
 #[cfg(not(debug_assertions))]
 fn socket_endpoint_override() -> Option<String> {
     None
 }
 
-/// See the release version above; debug builds (`trunk serve`, `trunk build`) read it.
+/// See the release version above. A page served by the backend itself (`./x dev`) keeps its
+/// own origin.
 #[cfg(debug_assertions)]
 fn socket_endpoint_override() -> Option<String> {
-    window()
-        .local_storage()
+    let endpoint = document()
+        .query_selector(r#"meta[name="webshell-dev-endpoint"]"#)
         .ok()
         .flatten()?
-        .get_item("webshell.endpoint")
-        .ok()
-        .flatten()
-        .filter(|e| !e.trim().is_empty())
+        .get_attribute("content")
+        .filter(|e| !e.trim().is_empty())?;
+    let origin = window().location().origin().ok()?;
+    (endpoint.trim_end_matches('/') != origin).then_some(endpoint)
 }
 
 /// The document title for an open terminal: the pod first, since tab titles are cut off.
