@@ -50,6 +50,8 @@ pub fn app(state: AppState) -> Router {
         .route(rest::NAMESPACES_PATH, get(pods::namespaces))
         .route(rest::PODS_ROUTE, get(pods::pods))
         .route(rest::POD_EVENTS_ROUTE, get(pods::pod_events))
+        .route(rest::ALL_PODS_PATH, get(pods::all_pods))
+        .route(rest::ALL_POD_EVENTS_PATH, get(pods::all_pod_events))
         .route(rest::EXEC_ROUTE, get(terminal::exec))
         .route(rest::ATTACH_ROUTE, get(terminal::exec))
         .route(rest::LOG_ROUTE, get(logs::log))

@@ -1,5 +1,6 @@
 //! REST handlers for what the UI lists: namespaces and the pods in one, once or live.
 
+use std::collections::{BTreeSet, HashMap};
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -53,27 +54,93 @@ pub async fn pods(
     let client = upstream.client(&caller.credential)?;
     let pods = Api::<Pod>::namespaced(client.clone(), &namespace);
     let params = ListParams::default();
-    let (list, rules) = tokio::join!(pods.list(&params), access::exec_rules(&client, &namespace));
+    let (list, rules) = tokio::join!(
+        pods.list(&params),
+        ExecRules::of(&client, [namespace.clone()])
+    );
     let list = list?;
     if list.items.is_empty() {
         // Listing pods of a namespace that does not exist is an empty list to the API server;
         // a person typing a namespace into a deep link wants to hear it does not exist.
-        match Api::<Namespace>::all(client.clone()).get(&namespace).await {
-            Err(e) if classify(&e).kind == ErrorKind::NotFound => {
-                return Err(AppError::not_found(format!(
-                    "namespace {namespace} not found"
-                )));
-            }
-            _ => {}
-        }
+        namespace_exists(&client, &namespace).await?;
     }
-    let mut pods: Vec<_> = list
+    Ok(Json(rules.summarize_all(&list.items)))
+}
+
+/// `GET /api/pods`: the pods of every namespace, as `kubectl get pods -A` (which needs `list`
+/// on pods cluster-wide).
+#[instrument(skip_all, fields(user = %caller.identity.user))]
+pub async fn all_pods(
+    Cluster(upstream): Cluster,
+    caller: Caller,
+) -> Result<Json<Vec<rest::Pod>>, AppError> {
+    let client = upstream.client(&caller.credential)?;
+    let list = Api::<Pod>::all(client.clone())
+        .list(&ListParams::default())
+        .await?;
+    let namespaces = list
         .items
         .iter()
-        .map(|pod| summarize_for(pod, rules.as_deref()))
-        .collect();
-    pods.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(Json(pods))
+        .filter_map(|p| p.metadata.namespace.clone());
+    let rules = ExecRules::of(&client, namespaces).await;
+    Ok(Json(rules.summarize_all(&list.items)))
+}
+
+async fn namespace_exists(client: &kube::Client, namespace: &str) -> Result<(), AppError> {
+    match Api::<Namespace>::all(client.clone()).get(namespace).await {
+        Err(e) if classify(&e).kind == ErrorKind::NotFound => Err(AppError::not_found(format!(
+            "namespace {namespace} not found"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The most namespaces whose RBAC rules one list asks for. Past it, pods stay unmarked (the
+/// exec is checked when it starts anyway): a list must not cost a thousand reviews.
+const MAX_RULE_REVIEWS: usize = 100;
+
+/// Reviews asked for at once.
+const RULE_REVIEWS_AT_ONCE: usize = 8;
+
+/// The caller's RBAC rules per namespace, as far as the API server told them, to mark the pods
+/// they cannot open a terminal in.
+#[derive(Default)]
+struct ExecRules(HashMap<String, Vec<ResourceRule>>);
+
+impl ExecRules {
+    async fn of(client: &kube::Client, namespaces: impl IntoIterator<Item = String>) -> ExecRules {
+        let wanted: BTreeSet<String> = namespaces.into_iter().collect();
+        let rules = futures::stream::iter(wanted.into_iter().take(MAX_RULE_REVIEWS))
+            .map(|ns| async move {
+                let rules = access::exec_rules(client, &ns).await;
+                rules.map(|r| (ns, r))
+            })
+            .buffer_unordered(RULE_REVIEWS_AT_ONCE)
+            .filter_map(future::ready)
+            .collect()
+            .await;
+        ExecRules(rules)
+    }
+
+    /// [`summarize`], with the pod marked when the rules of its namespace (if known) do not
+    /// allow an exec.
+    fn summarize(&self, pod: &Pod) -> rest::Pod {
+        let mut summary = summarize(pod);
+        if let Some(rules) = self.0.get(&summary.namespace) {
+            summary.exec_allowed = access::rules_allow_exec(rules, &summary.name);
+        }
+        summary
+    }
+
+    fn summarize_all(&self, pods: &[Pod]) -> Vec<rest::Pod> {
+        let mut all: Vec<_> = pods.iter().map(|pod| self.summarize(pod)).collect();
+        sort(&mut all);
+        all
+    }
+}
+
+fn sort(pods: &mut [rest::Pod]) {
+    pods.sort_by(|a, b| a.key().cmp(&b.key()));
 }
 
 /// How often an idle event stream sends a comment, so proxies do not close it.
@@ -92,16 +159,37 @@ pub async fn pod_events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     validate("namespace", &namespace)?;
     let client = upstream.client(&caller.credential)?;
-    if let Err(e) = Api::<Namespace>::all(client.clone()).get(&namespace).await
-        && classify(&e).kind == ErrorKind::NotFound
-    {
-        return Err(AppError::not_found(format!(
-            "namespace {namespace} not found"
-        )));
-    }
-    let rules = access::exec_rules(&client, &namespace).await;
-    let summary = move |pod: &Pod| summarize_for(pod, rules.as_deref());
+    namespace_exists(&client, &namespace).await?;
+    let rules = ExecRules::of(&client, [namespace.clone()]).await;
     let pods = Api::<Pod>::namespaced(client, &namespace);
+    Ok(pod_event_stream(&state, pods, rules))
+}
+
+/// `GET /api/pod-events`: [`all_pods`], live. Pods are marked by the rules of the namespaces
+/// there were when it started (those the caller may list); pods of later ones are not.
+#[instrument(skip_all, fields(user = %caller.identity.user))]
+pub async fn all_pod_events(
+    State(state): State<AppState>,
+    Cluster(upstream): Cluster,
+    caller: Caller,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    let client = upstream.client(&caller.credential)?;
+    let namespaces = Api::<Namespace>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .map(|list| list.items)
+        .unwrap_or_default();
+    let names = namespaces.into_iter().filter_map(|ns| ns.metadata.name);
+    let rules = ExecRules::of(&client, names).await;
+    Ok(pod_event_stream(&state, Api::<Pod>::all(client), rules))
+}
+
+fn pod_event_stream(
+    state: &AppState,
+    pods: Api<Pod>,
+    rules: ExecRules,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>> + use<>> {
+    let summary = move |pod: &Pod| rules.summarize(pod);
     let mut changes = PodChanges::default();
     let events = watcher(pods, watcher::Config::default())
         .default_backoff()
@@ -117,7 +205,7 @@ pub async fn pod_events(
                 .json_data(&event)
                 .unwrap_or_else(|_| Event::default().comment("unencodable event")))
         });
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+    Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
 }
 
 /// Turns watcher events into pod list changes: the pods of a (re)list are gathered and sent
@@ -146,11 +234,12 @@ impl PodChanges {
             Ok(watcher::Event::InitDone) => {
                 self.listed_once = true;
                 let mut pods = std::mem::take(&mut self.listing);
-                pods.sort_by(|a, b| a.name.cmp(&b.name));
+                sort(&mut pods);
                 Some(PodEvent::Reset { pods })
             }
             Ok(watcher::Event::Apply(pod)) => Some(PodEvent::Applied { pod: summary(&pod) }),
             Ok(watcher::Event::Delete(pod)) => Some(PodEvent::Deleted {
+                namespace: pod.metadata.namespace.unwrap_or_default(),
                 name: pod.metadata.name.unwrap_or_default(),
             }),
             Err(_) if self.listed_once => None,
@@ -175,16 +264,6 @@ fn watch_error(e: &watcher::Error) -> AppError {
         | watcher::Error::WatchFailed(e) => classify(e),
         other => AppError::new(ErrorKind::Upstream, other.to_string()),
     }
-}
-
-/// [`summarize`], with the pod marked when the caller's `rules` (if the API server told
-/// them) do not allow an exec.
-fn summarize_for(pod: &Pod, rules: Option<&[ResourceRule]>) -> rest::Pod {
-    let mut summary = summarize(pod);
-    if let Some(rules) = rules {
-        summary.exec_allowed = access::rules_allow_exec(rules, &summary.name);
-    }
-    summary
 }
 
 /// Reduces a pod to what a person needs to pick a terminal.
@@ -225,6 +304,7 @@ pub fn summarize(pod: &Pod) -> rest::Pod {
         .collect();
     rest::Pod {
         name: pod.metadata.name.clone().unwrap_or_default(),
+        namespace: pod.metadata.namespace.clone().unwrap_or_default(),
         phase: pod
             .status
             .as_ref()
@@ -281,10 +361,35 @@ mod tests {
 
     fn pod_named(name: &str) -> Pod {
         serde_json::from_value(serde_json::json!({
-            "metadata": {"name": name, "creationTimestamp": "2026-12-07T01:02:03Z"},
+            "metadata": {"name": name, "namespace": "demo", "creationTimestamp": "2026-12-07T01:02:03Z"},
             "spec": {"nodeName": "webshell-node", "containers": [{"name": "app"}]},
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn pods_are_marked_by_the_rules_of_their_own_namespace_and_unknown_ones_are_not() {
+        let exec_anywhere = ResourceRule {
+            verbs: vec!["get".into(), "create".into()],
+            api_groups: Some(vec![String::new()]),
+            resources: Some(vec!["pods/exec".into()]),
+            resource_names: None,
+        };
+        let rules = ExecRules(HashMap::from([
+            ("demo".to_owned(), vec![exec_anywhere]),
+            ("locked".to_owned(), Vec::new()),
+        ]));
+        let in_ns = |ns: &str| {
+            let mut pod = pod_named("web");
+            pod.metadata.namespace = Some(ns.into());
+            rules.summarize(&pod).exec_allowed
+        };
+        assert!(in_ns("demo"));
+        assert!(!in_ns("locked"));
+        assert!(
+            in_ns("not-reviewed"),
+            "unknown rules mark nothing; the exec is checked anyway"
+        );
     }
 
     #[test]
@@ -326,7 +431,10 @@ mod tests {
         ));
         assert_eq!(
             next(Ok(watcher::Event::Delete(pod_named("a")))),
-            Some(PodEvent::Deleted { name: "a".into() })
+            Some(PodEvent::Deleted {
+                namespace: "demo".into(),
+                name: "a".into()
+            })
         );
         // Once listed, a failed watch is retried quietly.
         assert_eq!(next(Err(watcher::Error::NoResourceVersion)), None);

@@ -604,11 +604,40 @@ async fn next_pod_event(
 
 #[tokio::test]
 async fn the_live_pod_list_starts_whole_then_follows_an_added_and_a_deleted_pod() {
+    live_list_follows_a_pod(&webshell_protocol::rest::pod_events_path("demo")).await;
+}
+
+#[tokio::test]
+async fn the_live_list_of_all_namespaces_follows_a_pod_by_namespace_and_name() {
+    live_list_follows_a_pod(webshell_protocol::rest::ALL_POD_EVENTS_PATH).await;
+}
+
+#[tokio::test]
+async fn all_namespaces_list_for_whoever_may_list_pods_cluster_wide() {
+    use webshell_protocol::rest::ALL_PODS_PATH;
+    let (server, cookie) = signed_in_as("admin").await;
+    let answer = server.get(ALL_PODS_PATH, &cookie).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let pods: Vec<Pod> = serde_json::from_str(&answer.body).unwrap();
+    let bash = pods
+        .iter()
+        .find(|p| p.name == "bash-pod")
+        .expect("bash-pod");
+    assert_eq!(bash.namespace, "demo");
+    assert!(bash.exec_allowed);
+    let keys: Vec<(&str, &str)> = pods.iter().map(Pod::key).collect();
+    assert!(keys.is_sorted(), "{keys:?}");
+    // bob may list pods in demo only: all namespaces is a 403, as from kubectl get pods -A.
+    let (server, cookie) = signed_in_as("bob").await;
+    assert_eq!(server.get(ALL_PODS_PATH, &cookie).await.status, 403);
+}
+
+async fn live_list_follows_a_pod(path: &str) {
     use k8s_openapi::api::core::v1::Pod as KubePod;
     use kube::api::{DeleteParams, PostParams};
-    use webshell_protocol::rest::{PodEvent, pod_events_path};
+    use webshell_protocol::rest::PodEvent;
     let (server, cookie) = signed_in_as("admin").await;
-    let mut stream = get_streamed(&server, &pod_events_path("demo"), &cookie).await;
+    let mut stream = get_streamed(&server, path, &cookie).await;
     let mut seen = String::new();
     let PodEvent::Reset { pods } = next_pod_event(&mut stream, &mut seen, |e| {
         matches!(e, PodEvent::Reset { .. })
@@ -624,7 +653,16 @@ async fn the_live_pod_list_starts_whole_then_follows_an_added_and_a_deleted_pod(
     assert_eq!(bash.node.as_deref(), Some("webshell-node"));
     assert!(bash.created.is_some());
 
-    let name = format!("live-{}", std::process::id());
+    // Each test of this process makes its own pod.
+    let name = format!(
+        "live-{}-{}",
+        std::process::id(),
+        if path.contains("namespaces") {
+            "ns"
+        } else {
+            "all"
+        }
+    );
     let pods = testcluster::demo_pods("admin").await.unwrap();
     let pod: KubePod = serde_json::from_value(serde_json::json!({
         "metadata": {"name": name},
@@ -637,14 +675,14 @@ async fn the_live_pod_list_starts_whole_then_follows_an_added_and_a_deleted_pod(
     next_pod_event(
         &mut stream,
         &mut seen,
-        |e| matches!(e, PodEvent::Applied { pod } if pod.name == name),
+        |e| matches!(e, PodEvent::Applied { pod } if pod.name == name && pod.namespace == "demo"),
     )
     .await;
     pods.delete(&name, &DeleteParams::default()).await.unwrap();
     next_pod_event(
         &mut stream,
         &mut seen,
-        |e| matches!(e, PodEvent::Deleted { name: n } if *n == name),
+        |e| matches!(e, PodEvent::Deleted { namespace, name: n } if *n == name && namespace == "demo"),
     )
     .await;
 }

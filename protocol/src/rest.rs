@@ -9,6 +9,8 @@
 //! | GET | [`CLUSTERS_PATH`] | [`ClusterList`]: the clusters this server reaches |
 //! | GET | [`NAMESPACES_PATH`] | `Vec<`[`Namespace`]`>` |
 //! | GET | [`pods_path`] | `Vec<`[`Pod`]`>` |
+//! | GET | [`ALL_PODS_PATH`] | `Vec<`[`Pod`]`>` of every namespace |
+//! | GET (server-sent events) | [`pod_events_path`], [`ALL_POD_EVENTS_PATH`] | [`PodEvent`]s |
 //! | GET (WebSocket) | [`exec_path`] `?command=..&command=..&tty=false` | frames, see the crate docs |
 //! | GET (browser) | [`OIDC_LOGIN_PATH`] `?return_to=/path` | redirects to the identity provider |
 //! | GET (browser) | [`OIDC_CALLBACK_PATH`] | the provider's redirect back; sets the cookie |
@@ -98,6 +100,9 @@ pub struct Namespace {
 pub struct Pod {
     /// Pod name.
     pub name: String,
+    /// Its namespace (lists of all namespaces mix them).
+    #[serde(default)]
+    pub namespace: String,
     /// `status.phase`: Pending, Running, Succeeded, Failed or Unknown.
     pub phase: String,
     /// Whether every container is ready.
@@ -116,6 +121,13 @@ pub struct Pod {
     /// The node it runs on, once scheduled.
     #[serde(default)]
     pub node: Option<String>,
+}
+
+impl Pod {
+    /// What lists sort and find pods by: namespace, then name.
+    pub fn key(&self) -> (&str, &str) {
+        (&self.namespace, &self.name)
+    }
 }
 
 fn yes() -> bool {
@@ -151,7 +163,8 @@ pub struct Container {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PodEvent {
-    /// The whole list, sorted by name: first, and again whenever the watch had to start over.
+    /// The whole list, sorted by namespace and name: first, and again whenever the watch had to
+    /// start over.
     Reset {
         /// Every pod.
         pods: Vec<Pod>,
@@ -163,6 +176,9 @@ pub enum PodEvent {
     },
     /// A pod is gone.
     Deleted {
+        /// Its namespace.
+        #[serde(default)]
+        namespace: String,
         /// Its name.
         name: String,
     },
@@ -174,15 +190,17 @@ pub enum PodEvent {
 }
 
 impl PodEvent {
-    /// Applies this change to `pods` (kept sorted by name); `Failed` changes nothing.
+    /// Applies this change to `pods` (kept sorted by [`Pod::key`]); `Failed` changes nothing.
     pub fn apply_to(self, pods: &mut Vec<Pod>) {
         match self {
             PodEvent::Reset { pods: all } => *pods = all,
-            PodEvent::Applied { pod } => match pods.binary_search_by(|p| p.name.cmp(&pod.name)) {
+            PodEvent::Applied { pod } => match pods.binary_search_by(|p| p.key().cmp(&pod.key())) {
                 Ok(at) => pods[at] = pod,
                 Err(at) => pods.insert(at, pod),
             },
-            PodEvent::Deleted { name } => pods.retain(|p| p.name != name),
+            PodEvent::Deleted { namespace, name } => {
+                pods.retain(|p| (p.namespace.as_str(), p.name.as_str()) != (&namespace, &name))
+            }
             PodEvent::Failed { .. } => {}
         }
     }
@@ -310,6 +328,10 @@ pub const LOCAL_SECRET_PARAM: &str = "secret";
 pub const NAMESPACES_PATH: &str = "/api/namespaces";
 /// Route template of the pod list (axum syntax).
 pub const PODS_ROUTE: &str = "/api/namespaces/{namespace}/pods";
+/// Path of the pod list of every namespace the caller may list pods in (`kubectl get pods -A`).
+pub const ALL_PODS_PATH: &str = "/api/pods";
+/// Path of [`ALL_PODS_PATH`], live: server-sent [`PodEvent`]s, as [`POD_EVENTS_ROUTE`].
+pub const ALL_POD_EVENTS_PATH: &str = "/api/pod-events";
 /// Route template of the terminal WebSocket (axum syntax).
 pub const EXEC_ROUTE: &str = "/api/namespaces/{namespace}/pods/{pod}/containers/{container}/exec";
 
@@ -520,6 +542,7 @@ mod tests {
     fn pod(name: &str, phase: &str) -> Pod {
         Pod {
             name: name.into(),
+            namespace: "demo".into(),
             phase: phase.into(),
             ready: false,
             restarts: 0,
@@ -545,12 +568,37 @@ mod tests {
             pod: pod("c", "Failed"),
         }
         .apply_to(&mut pods);
-        PodEvent::Deleted { name: "a".into() }.apply_to(&mut pods);
+        PodEvent::Deleted {
+            namespace: "demo".into(),
+            name: "a".into(),
+        }
+        .apply_to(&mut pods);
         let shown: Vec<(&str, &str)> = pods
             .iter()
             .map(|p| (p.name.as_str(), p.phase.as_str()))
             .collect();
         assert_eq!(shown, [("b", "Pending"), ("c", "Failed")]);
+    }
+
+    #[test]
+    fn pods_of_all_namespaces_are_kept_apart_by_namespace() {
+        let mut pods = Vec::new();
+        for (ns, name) in [("b", "web"), ("a", "web"), ("a", "db")] {
+            PodEvent::Applied {
+                pod: Pod {
+                    namespace: ns.into(),
+                    ..pod(name, "Running")
+                },
+            }
+            .apply_to(&mut pods);
+        }
+        PodEvent::Deleted {
+            namespace: "b".into(),
+            name: "web".into(),
+        }
+        .apply_to(&mut pods);
+        let keys: Vec<(&str, &str)> = pods.iter().map(Pod::key).collect();
+        assert_eq!(keys, [("a", "db"), ("a", "web")]);
     }
 
     #[test]
