@@ -64,3 +64,39 @@ test('the pod list follows the cluster live: an added pod appears, a deleted one
   }
   await expect(rows).toHaveCount(5);
 });
+
+test('the namespace picker takes a typed namespace, suggesting the cluster\'s', async ({ page }) => {
+  const t = new TerminalPage(page);
+  await t.openHome();
+  const picker = page.getByTestId('namespace-select');
+  // The suggestions are the cluster's namespaces (a native datalist filters them as one types).
+  await expect(page.locator('#namespace-options option[value="kube-system"]')).toHaveCount(1);
+  await picker.fill('kube-system');
+  await picker.press('Enter');
+  await expect(page.getByTestId('pods-empty')).toHaveText('No pods in this namespace.');
+  await picker.fill('no-such-ns');
+  await picker.press('Enter');
+  await expect(page.getByTestId('api-error').filter({ hasText: /not found/ })).toBeVisible();
+  await picker.fill('demo');
+  await picker.press('Enter');
+  await expect(page.locator('[data-testid=pod-row][data-pod="bash-pod"]')).toBeVisible();
+});
+
+test('all namespaces at once: pods show their namespace and open where they are', async ({ page }) => {
+  const t = new TerminalPage(page);
+  await t.openHome();
+  const all = page.getByTestId('all-namespaces');
+  await all.click();
+  await expect(all).toHaveAttribute('aria-pressed', 'true');
+  await expect(page.getByTestId('namespace-select')).toHaveValue('');
+  const sh = page.locator('[data-testid=pod-row][data-pod="sh-pod"]');
+  await expect(sh).toHaveAttribute('data-namespace', 'demo');
+  await expect(sh.getByTestId('pod-namespace')).toHaveText('demo/');
+  // With a slash the filter reads namespace/name.
+  await page.getByTestId('pod-search').fill('demo/sh-');
+  await expect(page.getByTestId('pod-row')).toHaveCount(1);
+  await sh.click();
+  await expect(page).toHaveURL(/\/t\/demo\/sh-pod\/main$/);
+  await t.expectConnected('sh');
+  await expect(sh).toHaveClass(/selected/);
+});

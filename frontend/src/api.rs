@@ -11,9 +11,10 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
 use webshell_protocol::rest::{
-    AUTH_PATH, ApiError, AuthInfo, CLUSTERS_PATH, ClusterList, DebugContainer, DebugRequest,
-    Identity, NAMESPACES_PATH, Namespace, Pod, SERVER_SETTINGS_PATH, SIGN_OUT_PATH, ServerSettings,
-    TOKEN_SIGN_IN_PATH, TokenSignIn, WHOAMI_PATH, debug_path, in_cluster, pods_path,
+    ALL_PODS_PATH, AUTH_PATH, ApiError, AuthInfo, CLUSTERS_PATH, ClusterList, DebugContainer,
+    DebugRequest, Identity, NAMESPACES_PATH, Namespace, Pod, SERVER_SETTINGS_PATH, SIGN_OUT_PATH,
+    ServerSettings, TOKEN_SIGN_IN_PATH, TokenSignIn, WHOAMI_PATH, debug_path, in_cluster,
+    pods_path,
 };
 
 use crate::url::encode_component;
@@ -118,9 +119,15 @@ pub async fn start_debug(
     fetch_json("POST", &path, Some(body)).await
 }
 
-/// `GET /api/namespaces/{ns}/pods` of `cluster`.
+/// `GET /api/namespaces/{ns}/pods` of `cluster`; `GET /api/pods` for
+/// [`crate::app::ALL_NAMESPACES`].
 pub async fn pods(cluster: Option<&str>, namespace: &str) -> Result<Vec<Pod>, Error> {
-    let path = in_cluster(cluster, &pods_path(&encode_component(namespace)));
+    let path = if namespace == crate::app::ALL_NAMESPACES {
+        ALL_PODS_PATH.to_owned()
+    } else {
+        pods_path(&encode_component(namespace))
+    };
+    let path = in_cluster(cluster, &path);
     fetch_json("GET", &path, None).await
 }
 

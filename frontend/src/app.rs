@@ -63,6 +63,10 @@ impl Target {
     }
 }
 
+/// The namespace picker's value for the pods of every namespace at once. Never a namespace:
+/// their names are DNS labels.
+pub const ALL_NAMESPACES: &str = "*";
+
 /// The namespace to show first: `demo` (the test cluster's), else `default`, else the first.
 pub fn default_namespace(namespaces: &[Namespace]) -> Option<String> {
     ["demo", "default"]
@@ -152,7 +156,7 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(list)) = namespaces.get() {
             let current = namespace.get_untracked();
-            let missing = !list.iter().any(|n| n.name == current);
+            let missing = current != ALL_NAMESPACES && !list.iter().any(|n| n.name == current);
             if (current.is_empty() || (namespace_unchecked.get_value() && missing))
                 && let Some(ns) = default_namespace(&list)
             {
@@ -303,8 +307,13 @@ pub fn App() -> impl IntoView {
     });
     let selected_pod: Signal<Option<Pod>> = Signal::derive(move || {
         let t = active.get()?;
-        (namespace.get() == t.namespace && cluster.get() == t.cluster).then_some(())?;
-        pod_list.get()?.ok()?.into_iter().find(|p| p.name == t.pod)
+        let shown = namespace.with(|ns| *ns == t.namespace || ns == ALL_NAMESPACES);
+        (shown && cluster.get() == t.cluster).then_some(())?;
+        pod_list
+            .get()?
+            .ok()?
+            .into_iter()
+            .find(|p| p.key() == (t.namespace.as_str(), t.pod.as_str()))
     });
 
     // On a narrow screen the pod list is a drawer over the terminal (style.css), open while
@@ -529,40 +538,63 @@ fn context_namespace(
         .clone()
 }
 
-/// The namespace `<select>`, or the error that prevented listing namespaces.
+/// The namespace picker: a text field that suggests the cluster's namespaces as one types
+/// (a `<datalist>`: native, so keyboard and screen readers work as everywhere), and a toggle
+/// for all namespaces at once. Any name may be typed: a person who may not list namespaces
+/// can still name theirs.
 #[component]
 fn NamespaceSelect(
     /// The namespace list, once loaded.
     namespaces: LocalResource<Result<Vec<Namespace>, api::Error>>,
-    /// The selected namespace.
+    /// The selected namespace, or [`ALL_NAMESPACES`].
     namespace: RwSignal<String>,
 ) -> impl IntoView {
-    move || match namespaces.get() {
-        None => view! { <span class="muted">"loading namespaces…"</span> }.into_any(),
-        Some(Err(e)) => view! {
+    let all = move || namespace.with(|ns| ns == ALL_NAMESPACES);
+    let choose = move |e: ev::Event| {
+        let typed = event_target_value(&e).trim().to_owned();
+        if !typed.is_empty() {
+            namespace.set(typed);
+        }
+    };
+    let options = move || match namespaces.get() {
+        Some(Ok(list)) => list
+            .into_iter()
+            .map(|n| view! { <option value=n.name></option> })
+            .collect_view()
+            .into_any(),
+        _ => ().into_any(),
+    };
+    let error = move || match namespaces.get() {
+        Some(Err(e)) => Some(view! {
             <span class="api-error" data-testid="api-error" data-source="namespaces"
-                data-status=e.status()>{format!("namespaces: {e}")}</span>
-        }
-        .into_any(),
-        Some(Ok(list)) => {
-            // Keep a deep-linked namespace selectable even if the list does not contain it.
-            let mut names: Vec<String> = list.into_iter().map(|n| n.name).collect();
-            let current = namespace.get_untracked();
-            if !current.is_empty() && !names.contains(&current) {
-                names.insert(0, current);
-            }
-            view! {
-                <select data-testid="namespace-select" title="Namespace" aria-label="Namespace"
-                    prop:value=move || namespace.get()
-                    on:change=move |e| namespace.set(event_target_value(&e))>
-                    {names.into_iter().map(|n| {
-                        let selected = n == namespace.get_untracked();
-                        view! { <option value=n.clone() selected=selected>{n.clone()}</option> }
-                    }).collect_view()}
-                </select>
-            }
-            .into_any()
-        }
+                data-status=e.status() title=format!("namespaces: {e}")>{format!("namespaces: {e}")}</span>
+        }),
+        _ => None,
+    };
+    view! {
+        <span class="namespace-picker" role="group" aria-label="Namespace">
+            <input type="search" class="namespace-input" data-testid="namespace-select"
+                list="namespace-options" aria-label="Namespace" title="Namespace: type to search"
+                placeholder=move || if all() { "all namespaces" } else { "namespace…" }
+                spellcheck="false" autocomplete="off"
+                prop:value=move || if all() { String::new() } else { namespace.get() }
+                on:focus=move |e| {
+                    if let Some(input) = e.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                        input.select();
+                    }
+                }
+                on:change=choose />
+            <datalist id="namespace-options">{options}</datalist>
+            <button class="ghost all-namespaces" data-testid="all-namespaces"
+                title="Pods of every namespace at once"
+                aria-pressed=move || all().to_string()
+                on:click=move |_| {
+                    if !all() {
+                        namespace.set(ALL_NAMESPACES.to_owned());
+                    }
+                }>"all"</button>
+            {error}
+        </span>
     }
 }
 

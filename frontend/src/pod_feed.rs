@@ -13,9 +13,10 @@ use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{EventSource, MessageEvent};
-use webshell_protocol::rest::{Pod, PodEvent, in_cluster, pod_events_path};
+use webshell_protocol::rest::{ALL_POD_EVENTS_PATH, Pod, PodEvent, in_cluster, pod_events_path};
 
 use crate::api;
+use crate::app::ALL_NAMESPACES;
 use crate::url::encode_component;
 
 /// The pod list as the view shows it: `None` while loading or without a namespace.
@@ -78,7 +79,12 @@ fn open(
     namespace: &str,
     set_pods: WriteSignal<PodListState>,
 ) -> Option<Feed> {
-    let path = in_cluster(cluster, &pod_events_path(&encode_component(namespace)));
+    let path = if namespace == ALL_NAMESPACES {
+        ALL_POD_EVENTS_PATH.to_owned()
+    } else {
+        pod_events_path(&encode_component(namespace))
+    };
+    let path = in_cluster(cluster, &path);
     let source = EventSource::new(&path).ok()?;
     let live = Rc::new(Cell::new(true));
     let on_message = {
@@ -134,6 +140,7 @@ mod tests {
 
     fn pod(name: &str) -> Pod {
         Pod {
+            namespace: "demo".into(),
             name: name.into(),
             phase: "Running".into(),
             ready: true,
@@ -164,7 +171,13 @@ mod tests {
             },
         );
         apply(&mut state, PodEvent::Applied { pod: pod("b") });
-        apply(&mut state, PodEvent::Deleted { name: "c".into() });
+        apply(
+            &mut state,
+            PodEvent::Deleted {
+                namespace: "demo".into(),
+                name: "c".into(),
+            },
+        );
         assert_eq!(names(&state), ["a", "b"]);
     }
 

@@ -4,15 +4,25 @@ use leptos::prelude::*;
 use webshell_protocol::rest::Pod;
 
 use crate::api;
-use crate::app::Target;
+use crate::app::{ALL_NAMESPACES, Target};
 use crate::route::View;
 
-/// Pods whose name contains `query` (ASCII case-insensitive: Kubernetes names are ASCII; a
-/// Unicode-aware lowercase would pull its case tables into the wasm), in the server's order.
+/// Pods whose name contains `query`, or with a `/` in it, whose `namespace/name` does (for
+/// the list of all namespaces: `kube-system/`), ASCII case-insensitive (Kubernetes names are
+/// ASCII; a Unicode-aware lowercase would pull its case tables into the wasm), in the server's
+/// order.
 pub fn filter_pods<'a>(pods: &'a [Pod], query: &str) -> Vec<&'a Pod> {
     let query = query.trim().to_ascii_lowercase();
+    let with_namespace = query.contains('/');
     pods.iter()
-        .filter(|p| p.name.to_ascii_lowercase().contains(&query))
+        .filter(|p| {
+            let name = if with_namespace {
+                format!("{}/{}", p.namespace, p.name)
+            } else {
+                p.name.clone()
+            };
+            name.to_ascii_lowercase().contains(&query)
+        })
         .collect()
 }
 
@@ -56,7 +66,7 @@ pub fn PodList(
     selected: Signal<Option<Target>>,
     /// The cluster the list belongs to (`None`: the server's default).
     cluster: Signal<Option<String>>,
-    /// The namespace the list belongs to.
+    /// The namespace the list belongs to, or [`ALL_NAMESPACES`].
     namespace: Signal<String>,
     /// Opens a terminal.
     on_open: Callback<Target>,
@@ -85,7 +95,8 @@ pub fn PodList(
                 return view! { <div class="muted pad" data-testid="pods-empty">{text}</div> }
                     .into_any();
             }
-            let place = (cluster.get_untracked(), namespace.get_untracked());
+            let all = namespace.with_untracked(|ns| ns == ALL_NAMESPACES);
+            let place = (cluster.get_untracked(), all);
             view! {
                 <ul class="pods" data-testid="pod-list">
                     {shown.into_iter().map(|pod| pod_row(pod, place.clone(), selected, on_open, now))
@@ -99,12 +110,13 @@ pub fn PodList(
 
 fn pod_row(
     pod: Pod,
-    (cluster, namespace): (Option<String>, String),
+    (cluster, all_namespaces): (Option<String>, bool),
     selected: Signal<Option<Target>>,
     on_open: Callback<Target>,
     now: ReadSignal<f64>,
 ) -> impl IntoView {
     let name = pod.name.clone();
+    let namespace = pod.namespace.clone();
     let created = pod
         .created
         .as_deref()
@@ -160,11 +172,17 @@ fn pod_row(
     });
     view! {
         <li class="pod" data-testid="pod-row" data-pod=pod.name.clone()
+            data-namespace=pod.namespace.clone()
             data-exec-allowed=pod.exec_allowed.to_string()
             class:selected=is_selected class:not-ready=!pod.ready
             tabindex="0" on:click=move |_| open.with_value(|f| f())
             on:keydown=move |e| if e.key() == "Enter" { open.with_value(|f| f()) }>
-            <div class="pod-name" title=pod.name.clone()>{pod.name.clone()}</div>
+            <div class="pod-name" title=format!("{}/{}", pod.namespace, pod.name)>
+                {all_namespaces.then(|| view! {
+                    <span class="pod-namespace" data-testid="pod-namespace">{format!("{}/", pod.namespace)}</span>
+                })}
+                {pod.name.clone()}
+            </div>
             <div class="pod-meta">
                 <span class=phase_class>{pod.phase.clone()}</span>
                 <span class="ready" title="ready containers">{readiness(&pod)}</span>
@@ -187,6 +205,7 @@ mod tests {
     fn pod(name: &str, ready: &[bool]) -> Pod {
         Pod {
             name: name.into(),
+            namespace: "demo".into(),
             phase: "Running".into(),
             ready: ready.iter().all(|r| *r),
             restarts: 0,
@@ -223,6 +242,10 @@ mod tests {
             .collect();
         assert_eq!(names, ["web-0", "Worker-1"]);
         assert_eq!(filter_pods(&pods, "").len(), 3);
+        // The namespace counts only when the query names one.
+        assert_eq!(filter_pods(&pods, "demo").len(), 0);
+        assert_eq!(filter_pods(&pods, "demo/").len(), 3);
+        assert_eq!(filter_pods(&pods, "mo/d").len(), 1);
     }
 
     #[test]
