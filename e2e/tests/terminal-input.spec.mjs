@@ -26,6 +26,23 @@ for (const deviceScaleFactor of [1, 2]) {
   });
 }
 
+test('the terminal draws with the bundled font', async ({ page }) => {
+  const font = page.waitForResponse((r) => r.url().endsWith('/jetbrains-mono-latin-400-normal.woff2'));
+  const t = new TerminalPage(page);
+  await page.goto('/t/demo/bash-pod/main');
+  const served = await font;
+  expect(served.status()).toBe(200);
+  expect(served.headers()['content-type']).toBe('font/woff2');
+  await t.expectConnected('bash');
+  // The regular Latin face is loaded (not merely declared), and it is what xterm draws with.
+  const loaded = await page.evaluate(() => [...document.fonts]
+    .filter((f) => f.family.includes('JetBrains Mono') && f.status === 'loaded')
+    .map((f) => f.weight));
+  expect(loaded).toContain('400');
+  const family = await t.rows.evaluate((el) => getComputedStyle(el).fontFamily);
+  expect(family).toMatch(/^"JetBrains Mono"/);
+});
+
 test('typed non-ASCII reaches the shell in a container without LANG', async ({ page }) => {
   const t = new TerminalPage(page);
   await page.goto('/t/demo/bash-pod/main');

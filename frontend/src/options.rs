@@ -60,7 +60,10 @@ impl Default for TerminalOptions {
     fn default() -> Self {
         Self {
             theme: Theme::dark(),
-            font_family: "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace".into(),
+            // The SPA bundles JetBrains Mono (fonts.css); a page without it gets the system's.
+            font_family: "'JetBrains Mono', ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, \
+                          monospace"
+                .into(),
             font_size: 14,
             scrollback: 10_000,
             copy_on_select: false,

@@ -129,11 +129,24 @@ fn deferred_assets(index_html: &str) -> Vec<String> {
         .collect()
 }
 
+/// The files `index.html` preloads (`<link rel="preload" href="/file">`): the terminal's font,
+/// which the first prompt waits for.
+fn preloaded_assets(index_html: &str) -> Vec<String> {
+    index_html
+        .split("<link ")
+        .skip(1)
+        .filter(|tag| tag.contains("rel=\"preload\""))
+        .filter_map(|tag| tag.split("href=\"").nth(1)?.split('"').next())
+        .map(|src| src.trim_start_matches('/').to_owned())
+        .collect()
+}
+
 /// 6: what the SPA costs to load, and the browser's own figures.
 fn frontend_metric(browser: Option<&Value>, dist: &Path) -> anyhow::Result<Metric> {
     let index = std::fs::read_to_string(dist.join("index.html"))
         .with_context(|| format!("{}/index.html", dist.display()))?;
     let deferred_names = deferred_assets(&index);
+    let preloaded = preloaded_assets(&index);
     let mut total = 0usize;
     let mut deferred = 0usize;
     let mut parts = Vec::new();
@@ -143,17 +156,18 @@ fn frontend_metric(browser: Option<&Value>, dist: &Path) -> anyhow::Result<Metri
             .extension()
             .and_then(|e| e.to_str())
             .unwrap_or_default();
-        if !matches!(ext, "wasm" | "js" | "css") {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        if !matches!(ext, "wasm" | "js" | "css") && !preloaded.contains(&name) {
             continue;
         }
         let mut gz = GzEncoder::new(Vec::new(), Compression::best());
         gz.write_all(&std::fs::read(&path)?)?;
         let size = gz.finish()?.len();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        if deferred_names.iter().any(|d| d == name) {
+        if deferred_names.contains(&name) {
             deferred += size;
             parts.push(format!(
                 "{name} {:.1} KB (after the terminal opens)",
@@ -168,7 +182,8 @@ fn frontend_metric(browser: Option<&Value>, dist: &Path) -> anyhow::Result<Metri
     let kb = total as f64 / 1000.0;
     let mut rows = vec![
         Row {
-            label: "transfer size before the first prompt (wasm + js + css, gzip -9)".into(),
+            label: "transfer size before the first prompt (wasm + js + css + the preloaded font, gzip -9)"
+                .into(),
             unit: "KB".into(),
             summary: Summary::of(&[kb]),
         },
@@ -271,6 +286,16 @@ mod tests {
         assert_eq!(
             deferred_assets(index),
             vec!["addon-unicode11.js".to_owned()]
+        );
+    }
+
+    #[test]
+    fn the_preloaded_font_counts_and_stylesheets_do_not_look_preloaded() {
+        let index = r#"<link rel="stylesheet" href="/style-1.css" />
+            <link rel="preload" href="/jetbrains-mono-latin-400-normal.woff2" as="font" crossorigin />"#;
+        assert_eq!(
+            preloaded_assets(index),
+            vec!["jetbrains-mono-latin-400-normal.woff2".to_owned()]
         );
     }
 }

@@ -114,14 +114,24 @@ pub fn use_xterm(
     let initial = options.get_untracked();
     let on_find = move || set_find_requests.update(|n| *n += 1);
     let on_tab_focus = move |on: bool| set_tab_moves_focus.set(on);
+    // Cleared on cleanup: a terminal whose font arrives after it was unmounted never opens.
+    let alive = Rc::new(Cell::new(true));
+    let still_alive = Rc::clone(&alive);
     node.on_load(move |el: HtmlDivElement| {
-        match mount(&el, &initial, read_only, set_size, on_find, on_tab_focus) {
-            Ok((xterm, parts)) => {
-                *slot.borrow_mut() = Some(parts);
-                set_state.set(XtermState::Ready(xterm));
+        leptos::task::spawn_local(async move {
+            // xterm measures its cell once, when it opens: the web font must be there by then.
+            font_loaded(&format!("{}px {}", initial.font_size, initial.font_family)).await;
+            if !still_alive.get() {
+                return;
             }
-            Err(message) => set_state.set(XtermState::Failed(message)),
-        }
+            match mount(&el, &initial, read_only, set_size, on_find, on_tab_focus) {
+                Ok((xterm, parts)) => {
+                    *slot.borrow_mut() = Some(parts);
+                    set_state.set(XtermState::Ready(xterm));
+                }
+                Err(message) => set_state.set(XtermState::Failed(message)),
+            }
+        });
     });
 
     let live = SendWrapper::new(Rc::clone(&mounted));
@@ -132,7 +142,11 @@ pub fn use_xterm(
         }
     });
     let mounted = SendWrapper::new(mounted);
-    on_cleanup(move || drop(mounted.borrow_mut().take()));
+    let alive = SendWrapper::new(alive);
+    on_cleanup(move || {
+        alive.set(false);
+        drop(mounted.borrow_mut().take());
+    });
     XtermHandle {
         state,
         size,
@@ -140,6 +154,34 @@ pub fn use_xterm(
         tab_moves_focus,
         request_find: set_find_requests,
     }
+}
+
+/// The longest a terminal waits for its font before it measures with what there is.
+const FONT_WAIT_MS: i32 = 2000;
+
+/// Resolves once the faces that `font` (a CSS `font` shorthand) needs for Latin text are
+/// loaded, or after [`FONT_WAIT_MS`]: a missing or slow font must never keep a terminal shut. A
+/// family list without web fonts (a host page that bundles none) resolves at once.
+async fn font_loaded(font: &str) {
+    let Some(loading) = load_font(font) else {
+        return;
+    };
+    let timeout = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window
+                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, FONT_WAIT_MS);
+        }
+    });
+    let first = js_sys::Promise::race(&js_sys::Array::of2(&loading, &timeout));
+    let _ = wasm_bindgen_futures::JsFuture::from(first).await;
+}
+
+/// `document.fonts.load(font)`, through `Reflect` (one call; not worth web-sys's FontFaceSet).
+fn load_font(font: &str) -> Option<js_sys::Promise> {
+    let document = web_sys::window()?.document()?;
+    let fonts = Reflect::get(&document, &"fonts".into()).ok()?;
+    let load: js_sys::Function = Reflect::get(&fonts, &"load".into()).ok()?.dyn_into().ok()?;
+    load.call1(&fonts, &font.into()).ok()?.dyn_into().ok()
 }
 
 impl Mounted {
