@@ -55,16 +55,10 @@ pub fn ended(follow: bool) -> TerminalStatus {
 /// A REST error as the status line shows it; a 401 keeps its kind, so the SPA asks the
 /// person to sign in again.
 pub fn failed(e: &api::Error) -> TerminalStatus {
-    let kind = match e.status() {
-        Some(401) => ErrorKind::Unauthorized,
-        Some(403) => ErrorKind::Forbidden,
-        Some(404) => ErrorKind::NotFound,
-        Some(400) => ErrorKind::BadRequest,
-        _ => ErrorKind::Upstream,
-    };
-    let message = match e {
-        api::Error::Status(body) => body.message.clone(),
-        other => other.to_string(),
+    let (kind, message) = match e {
+        api::Error::Status(body) => (ErrorKind::from_reason(&body.reason), body.message.clone()),
+        api::Error::Unauthorized(why) => (ErrorKind::Unauthorized, why.clone()),
+        other => (ErrorKind::Upstream, other.to_string()),
     };
     TerminalStatus::Error { kind, message }
 }

@@ -294,6 +294,15 @@ impl ErrorKind {
         }
     }
 
+    /// The kind a REST error's `reason` names (the inverse of [`ErrorKind::reason`]);
+    /// [`ErrorKind::Other`] for one this build does not know.
+    pub fn from_reason(reason: &str) -> ErrorKind {
+        Self::WIRE
+            .into_iter()
+            .find(|k| k.reason() == reason)
+            .unwrap_or(Self::Other)
+    }
+
     /// The machine-readable `reason` of a REST error of this kind.
     pub fn reason(self) -> &'static str {
         match self {

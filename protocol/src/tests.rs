@@ -327,3 +327,18 @@ fn the_windows_leave_room_for_a_whole_chunk() {
         assert!(OUTPUT_WINDOW <= 500_000, "the xterm.js guide's limit");
     }
 }
+
+#[test]
+fn a_rest_reason_names_its_kind_back() {
+    for kind in [
+        ErrorKind::BadRequest,
+        ErrorKind::NotFound,
+        ErrorKind::Forbidden,
+        ErrorKind::Unauthorized,
+        ErrorKind::TooMany,
+        ErrorKind::ShuttingDown,
+    ] {
+        assert_eq!(ErrorKind::from_reason(kind.reason()), kind);
+    }
+    assert_eq!(ErrorKind::from_reason("SomethingNew"), ErrorKind::Other);
+}

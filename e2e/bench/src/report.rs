@@ -120,23 +120,21 @@ fn fmt(v: f64) -> String {
 /// The scripts `index.html` names for loading after the terminal opens
 /// (`<meta name="webshell-addon:…" content="/file.js">`, frontend/src/addons.rs).
 fn deferred_assets(index_html: &str) -> Vec<String> {
-    index_html
-        .split("<meta ")
-        .skip(1)
-        .filter(|tag| tag.contains("name=\"webshell-addon:"))
-        .filter_map(|tag| tag.split("content=\"").nth(1)?.split('"').next())
-        .map(|src| src.trim_start_matches('/').to_owned())
-        .collect()
+    tagged_files(index_html, "<meta ", "name=\"webshell-addon:", "content=\"")
 }
 
 /// The files `index.html` preloads (`<link rel="preload" href="/file">`): the terminal's font,
 /// which the first prompt waits for.
 fn preloaded_assets(index_html: &str) -> Vec<String> {
-    index_html
-        .split("<link ")
+    tagged_files(index_html, "<link ", "rel=\"preload\"", "href=\"")
+}
+
+/// The file names in attribute `attr` of every `tag` of `html` that contains `marker`.
+fn tagged_files(html: &str, tag: &str, marker: &str, attr: &str) -> Vec<String> {
+    html.split(tag)
         .skip(1)
-        .filter(|tag| tag.contains("rel=\"preload\""))
-        .filter_map(|tag| tag.split("href=\"").nth(1)?.split('"').next())
+        .filter(|t| t.contains(marker))
+        .filter_map(|t| t.split(attr).nth(1)?.split('"').next())
         .map(|src| src.trim_start_matches('/').to_owned())
         .collect()
 }
