@@ -21,6 +21,7 @@ use crate::auth::Caller;
 use crate::clusters::Cluster;
 use crate::error::{AppError, classify};
 use crate::names::validate;
+use crate::pods::missing_pod;
 use crate::state::AppState;
 
 /// The image a debug container gets by default: small, with `sh` and the usual tools.
@@ -69,13 +70,15 @@ pub async fn start(
     .await?;
     check_verbs(&asker, &EXEC_VERBS, "attach", &namespace, &pod, needs).await?;
 
-    let pods = Api::<Pod>::namespaced(upstream.client(&caller.credential)?, &namespace);
-    let current = pods.get(&pod).await.map_err(|e| match classify(&e) {
-        e if e.kind == ErrorKind::NotFound => {
-            AppError::not_found(format!("pod {pod} not found in namespace {namespace}"))
+    let client = upstream.client(&caller.credential)?;
+    let pods = Api::<Pod>::namespaced(client.clone(), &namespace);
+    let current = match pods.get(&pod).await {
+        Ok(current) => current,
+        Err(e) if classify(&e).kind == ErrorKind::NotFound => {
+            return Err(missing_pod(&client, &namespace, &pod).await);
         }
-        e => e,
-    })?;
+        Err(e) => return Err(classify(&e)),
+    };
     let containers: Vec<&str> = current
         .spec
         .iter()

@@ -86,6 +86,15 @@ pub async fn all_pods(
     Ok(Json(rules.summarize_all(&list.items)))
 }
 
+/// The error for a pod that is not there: it names the namespace when that is missing too (a
+/// mistyped deep link) and the caller may see namespaces; otherwise both.
+pub async fn missing_pod(client: &kube::Client, namespace: &str, pod: &str) -> AppError {
+    match namespace_exists(client, namespace).await {
+        Err(e) => e,
+        Ok(()) => AppError::not_found(format!("pod {pod} not found in namespace {namespace}")),
+    }
+}
+
 async fn namespace_exists(client: &kube::Client, namespace: &str) -> Result<(), AppError> {
     match Api::<Namespace>::all(client.clone()).get(namespace).await {
         Err(e) if classify(&e).kind == ErrorKind::NotFound => Err(AppError::not_found(format!(

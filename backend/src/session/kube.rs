@@ -3,7 +3,7 @@
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use kube::api::AttachParams;
 use kube::{Api, Resource};
@@ -172,16 +172,8 @@ impl KubeExec {
     /// The pod is not there: say whether its namespace is missing too (a mistyped deep
     /// link), when the caller may see namespaces; otherwise name both.
     async fn missing_pod(&self) -> AppError {
-        let namespaces: Api<Namespace> = Api::all(self.pods.clone().into_client());
-        match namespaces.get(&self.namespace).await {
-            Err(e) if classify(&e).kind == ErrorKind::NotFound => {
-                AppError::not_found(format!("namespace {} not found", self.namespace))
-            }
-            _ => AppError::not_found(format!(
-                "pod {} not found in namespace {}",
-                self.pod, self.namespace
-            )),
-        }
+        let client = self.pods.clone().into_client();
+        crate::pods::missing_pod(&client, &self.namespace, &self.pod).await
     }
 }
 
