@@ -30,7 +30,10 @@ export default defineConfig({
     launchOptions: {
       executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        // The figures read the screen from xterm's DOM rows: the DOM renderer, as before the
+        // WebGL one existed (its own figures are still to come).
+        '--disable-3d-apis'],
     },
   },
   webServer: {

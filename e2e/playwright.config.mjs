@@ -66,6 +66,12 @@ function webshell(name, port, args) {
 const oidc = process.env.WEBSHELL_OIDC_ISSUER;
 if (!oidc) throw new Error('WEBSHELL_OIDC_ISSUER is not set: run through ./x test (cluster.sh env)');
 
+const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  // The test OIDC provider's certificate is signed by the test cluster's CA; trust exactly
+  // that key, nothing else.
+  `--ignore-certificate-errors-spki-list=${process.env.WEBSHELL_OIDC_CERT_SPKI}`];
+
 export default defineConfig({
   testDir: './tests',
   timeout: 30_000,
@@ -81,15 +87,19 @@ export default defineConfig({
     viewport: { width: 1100, height: 700 },
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
-    launchOptions: {
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        // The test OIDC provider's certificate is signed by the test cluster's CA; trust
-        // exactly that key, nothing else.
-        `--ignore-certificate-errors-spki-list=${process.env.WEBSHELL_OIDC_CERT_SPKI}`],
-    },
+    launchOptions: { executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: chromiumArgs },
   },
+  // Headless Chromium has WebGL2 (SwiftShader), and the terminal then draws into a canvas. The
+  // specs read the screen from xterm's DOM rows, so they run without WebGL (the fallback every
+  // browser without it gets); webgl.spec.mjs runs with it.
+  projects: [
+    {
+      name: 'chromium',
+      testIgnore: /webgl\.spec\.mjs/,
+      use: { launchOptions: { executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: [...chromiumArgs, '--disable-3d-apis'] } },
+    },
+    { name: 'webgl', testMatch: /webgl\.spec\.mjs/ },
+  ],
   webServer: [
     // local: the server's own identity (admin), behind the launch secret. Every spec opens
     // its terminals as this one person, faster than anyone would: the per-minute limit (its

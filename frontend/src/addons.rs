@@ -18,7 +18,7 @@ use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::xterm::{Search, Terminal, Unicode11};
+use crate::xterm::{Search, Terminal, Unicode11, Webgl};
 
 thread_local! {
     /// One load per script and page, shared by every terminal (tabs) that wants it. A list,
@@ -56,6 +56,23 @@ pub async fn search(term: &Terminal) -> Option<Search> {
     load_search(term).ok()
 }
 
+/// The WebGL renderer on `term`, loading its script the first time; `None` keeps xterm's DOM
+/// renderer (the page offers no addon, or the browser no WebGL2 context).
+pub async fn webgl(term: &Terminal) -> Option<Webgl> {
+    if let Ok(renderer) = load_webgl(term) {
+        return Some(renderer);
+    }
+    let src = meta_content("webshell-addon:webgl")?;
+    JsFuture::from(script(&src)).await.ok()?;
+    load_webgl(term).ok()
+}
+
+fn load_webgl(term: &Terminal) -> Result<Webgl, JsValue> {
+    let addon = Webgl::new()?;
+    term.try_load_addon(&addon)?;
+    Ok(addon)
+}
+
 fn load_search(term: &Terminal) -> Result<Search, JsValue> {
     let addon = Search::new()?;
     term.try_load_addon(&addon)?;
@@ -81,7 +98,8 @@ fn meta_content(name: &str) -> Option<String> {
         .filter(|c| !c.is_empty())
 }
 
-/// Loads a classic script once; the promise settles when it ran or failed to load.
+/// Loads a script once (a module script for `.mjs`); the promise settles when it ran or failed
+/// to load.
 fn script(src: &str) -> Promise {
     SCRIPTS.with_borrow_mut(|scripts| {
         if let Some((_, loading)) = scripts.iter().find(|(s, _)| s == src) {
@@ -105,6 +123,9 @@ fn append_script(src: &str) -> Promise {
         let _ = element.add_event_listener_with_callback("load", &resolve);
         let _ = element.add_event_listener_with_callback("error", &reject);
     });
+    if src.ends_with(".mjs") {
+        let _ = element.set_attribute("type", "module");
+    }
     let _ = element.set_attribute("src", src);
     match document.document_element() {
         Some(root) if root.append_child(&element).is_ok() => settled,

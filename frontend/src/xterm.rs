@@ -193,6 +193,29 @@ extern "C" {
 
 #[wasm_bindgen]
 extern "C" {
+    /// `WebglAddon` from @xterm/addon-webgl (UMD global `WebglAddon.WebglAddon`), loaded after
+    /// the terminal opens (see [`crate::addons`]): draws the screen with WebGL2 instead of DOM
+    /// elements, several times faster for a flood of output.
+    #[wasm_bindgen(js_namespace = WebglAddon, js_name = WebglAddon)]
+    #[derive(Debug, Clone)]
+    pub type Webgl;
+
+    /// `new WebglAddon.WebglAddon()`. Loading it throws where the browser has no WebGL2.
+    #[wasm_bindgen(constructor, catch, js_namespace = WebglAddon, js_class = "WebglAddon")]
+    pub fn new() -> Result<Webgl, JsValue>;
+
+    /// `onContextLoss(listener)`: the browser took the WebGL context away (too many, or the
+    /// GPU reset); the addon must then be disposed, and xterm draws with the DOM again.
+    #[wasm_bindgen(method, js_name = onContextLoss)]
+    pub fn on_context_loss(this: &Webgl, listener: &js_sys::Function) -> Disposable;
+
+    /// Removes the WebGL renderer; the DOM renderer takes over.
+    #[wasm_bindgen(method)]
+    pub fn dispose(this: &Webgl);
+}
+
+#[wasm_bindgen]
+extern "C" {
     /// `SearchAddon` from @xterm/addon-search (UMD global `SearchAddon.SearchAddon`), loaded
     /// when a person first searches (see [`crate::addons`]).
     #[wasm_bindgen(js_namespace = SearchAddon, js_name = SearchAddon)]

@@ -159,13 +159,14 @@ fn frontend_metric(browser: Option<&Value>, dist: &Path) -> anyhow::Result<Metri
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_owned();
-        if !matches!(ext, "wasm" | "js" | "css") && !preloaded.contains(&name) {
+        if !matches!(ext, "wasm" | "js" | "mjs" | "css") && !preloaded.contains(&name) {
             continue;
         }
         let mut gz = GzEncoder::new(Vec::new(), Compression::best());
         gz.write_all(&std::fs::read(&path)?)?;
         let size = gz.finish()?.len();
-        if deferred_names.contains(&name) {
+        // Module scripts are only ever deferred addons (the WebGL renderer and its loader).
+        if deferred_names.contains(&name) || ext == "mjs" {
             deferred += size;
             parts.push(format!(
                 "{name} {:.1} KB (after the terminal opens)",

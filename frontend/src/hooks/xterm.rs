@@ -15,7 +15,7 @@ use web_sys::{HtmlDivElement, ResizeObserver};
 use crate::clipboard::{self, ClipboardPrefs, ClipboardShortcuts, SharedPrefs};
 use crate::key_bar::CtrlLatch;
 use crate::options::{TerminalOptions, Theme};
-use crate::xterm::{Dimensions, Disposable, Fit, Terminal, WebLinks, object};
+use crate::xterm::{Dimensions, Disposable, Fit, Terminal, WebLinks, Webgl, object};
 
 /// A live xterm and its fit addon (cheap to clone: both are JS references).
 #[derive(Debug, Clone)]
@@ -82,6 +82,7 @@ struct Mounted {
     size_subscription: Disposable,
     _on_element_resize: Closure<dyn FnMut()>,
     _on_term_resize: Closure<dyn FnMut(Dimensions)>,
+    gpu: Rc<Gpu>,
 }
 
 impl Drop for Mounted {
@@ -90,7 +91,63 @@ impl Drop for Mounted {
             observer.disconnect();
         }
         self.size_subscription.dispose();
+        self.gpu.release();
         self.term.dispose();
+    }
+}
+
+/// One terminal's WebGL renderer, held only while the terminal is shown. Chromium allows 16
+/// WebGL contexts per page and drops the oldest past that; with one terminal per tab, a
+/// context per hidden tab would run out. A hidden terminal (its element has no size: its tab
+/// panel is `display: none`) draws with the DOM renderer, which costs nothing while hidden.
+/// Without WebGL2, or after the browser takes the context away, it stays on the DOM renderer.
+#[derive(Default)]
+struct Gpu {
+    renderer: RefCell<Option<(Webgl, Disposable, Closure<dyn FnMut()>)>>,
+    loading: Cell<bool>,
+    /// No WebGL here (no addon, no context, or a context lost): do not try again.
+    unavailable: Cell<bool>,
+}
+
+impl Gpu {
+    /// Follows the element's size: WebGL while shown, the DOM while hidden.
+    fn follow(self: &Rc<Gpu>, term: &Terminal, shown: bool) {
+        if !shown {
+            self.release();
+            return;
+        }
+        if self.unavailable.get() || self.loading.get() || self.renderer.borrow().is_some() {
+            return;
+        }
+        self.loading.set(true);
+        let (gpu, term) = (Rc::clone(self), term.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            let renderer = crate::addons::webgl(&term).await;
+            gpu.loading.set(false);
+            let Some(renderer) = renderer else {
+                gpu.unavailable.set(true);
+                return;
+            };
+            let lost = {
+                let gpu = Rc::downgrade(&gpu);
+                Closure::<dyn FnMut()>::new(move || {
+                    if let Some(gpu) = gpu.upgrade() {
+                        gpu.unavailable.set(true);
+                        // Not from inside the addon's own event: dispose it once that returned.
+                        wasm_bindgen_futures::spawn_local(async move { gpu.release() });
+                    }
+                })
+            };
+            let subscription = renderer.on_context_loss(lost.as_ref().unchecked_ref());
+            gpu.renderer.replace(Some((renderer, subscription, lost)));
+        });
+    }
+
+    fn release(&self) {
+        if let Some((renderer, subscription, _lost)) = self.renderer.take() {
+            subscription.dispose();
+            renderer.dispose();
+        }
     }
 }
 
@@ -251,7 +308,14 @@ fn mount(
     let size_subscription = term.on_resize(on_term_resize.as_ref().unchecked_ref());
 
     let refit = fit.clone();
-    let on_element_resize = Closure::<dyn FnMut()>::new(move || refit.fit());
+    let gpu = Rc::new(Gpu::default());
+    let on_element_resize = {
+        let (gpu, term, el) = (Rc::clone(&gpu), term.clone(), el.clone());
+        Closure::<dyn FnMut()>::new(move || {
+            refit.fit();
+            gpu.follow(&term, el.client_width() > 0 && el.client_height() > 0);
+        })
+    };
     let observer = ResizeObserver::new(on_element_resize.as_ref().unchecked_ref()).ok();
     if let Some(observer) = &observer {
         observer.observe(el);
@@ -273,6 +337,7 @@ fn mount(
         size_subscription,
         _on_element_resize: on_element_resize,
         _on_term_resize: on_term_resize,
+        gpu,
     };
     Ok((
         Xterm {
