@@ -48,23 +48,24 @@ pub fn unicode11(term: &Terminal) {
 /// The search addon on `term`, loading its script the first time (`None` when the page
 /// offers none, or it failed to load).
 pub async fn search(term: &Terminal) -> Option<Search> {
-    if let Ok(found) = load_search(term) {
-        return Some(found);
-    }
-    let src = meta_content("webshell-addon:search")?;
-    JsFuture::from(script(&src)).await.ok()?;
-    load_search(term).ok()
+    loaded("webshell-addon:search", || load_search(term)).await
 }
 
 /// The WebGL renderer on `term`, loading its script the first time; `None` keeps xterm's DOM
 /// renderer (the page offers no addon, or the browser no WebGL2 context).
 pub async fn webgl(term: &Terminal) -> Option<Webgl> {
-    if let Ok(renderer) = load_webgl(term) {
-        return Some(renderer);
+    loaded("webshell-addon:webgl", || load_webgl(term)).await
+}
+
+/// `load()`'s addon: at once when its global is there, else after the script that `meta`
+/// names has run; `None` when there is no such script, or the addon still fails.
+async fn loaded<T>(meta: &str, load: impl Fn() -> Result<T, JsValue>) -> Option<T> {
+    if let Ok(addon) = load() {
+        return Some(addon);
     }
-    let src = meta_content("webshell-addon:webgl")?;
+    let src = meta_content(meta)?;
     JsFuture::from(script(&src)).await.ok()?;
-    load_webgl(term).ok()
+    load().ok()
 }
 
 fn load_webgl(term: &Terminal) -> Result<Webgl, JsValue> {
