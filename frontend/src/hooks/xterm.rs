@@ -103,10 +103,17 @@ impl Drop for Mounted {
 /// Without WebGL2, or after the browser takes the context away, it stays on the DOM renderer.
 #[derive(Default)]
 struct Gpu {
-    renderer: RefCell<Option<(Webgl, Disposable, Closure<dyn FnMut()>)>>,
+    renderer: RefCell<Option<WebglRenderer>>,
     loading: Cell<bool>,
     /// No WebGL here (no addon, no context, or a context lost): do not try again.
     unavailable: Cell<bool>,
+}
+
+/// A WebGL addon in use, with its context-loss subscription and the listener it calls.
+struct WebglRenderer {
+    addon: Webgl,
+    subscription: Disposable,
+    _on_loss: Closure<dyn FnMut()>,
 }
 
 impl Gpu {
@@ -139,14 +146,18 @@ impl Gpu {
                 })
             };
             let subscription = renderer.on_context_loss(lost.as_ref().unchecked_ref());
-            gpu.renderer.replace(Some((renderer, subscription, lost)));
+            gpu.renderer.replace(Some(WebglRenderer {
+                addon: renderer,
+                subscription,
+                _on_loss: lost,
+            }));
         });
     }
 
     fn release(&self) {
-        if let Some((renderer, subscription, _lost)) = self.renderer.take() {
-            subscription.dispose();
-            renderer.dispose();
+        if let Some(renderer) = self.renderer.take() {
+            renderer.subscription.dispose();
+            renderer.addon.dispose();
         }
     }
 }
