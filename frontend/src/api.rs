@@ -11,12 +11,13 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
 use webshell_protocol::rest::{
-    ALL_PODS_PATH, AUTH_PATH, ApiError, AuthInfo, CLUSTERS_PATH, ClusterList, DebugContainer,
-    DebugRequest, Identity, NAMESPACES_PATH, Namespace, Pod, SERVER_SETTINGS_PATH, SIGN_OUT_PATH,
-    ServerSettings, TOKEN_SIGN_IN_PATH, TokenSignIn, WHOAMI_PATH, debug_path, in_cluster,
-    pods_path,
+    ALL_POD_EVENTS_PATH, ALL_PODS_PATH, AUTH_PATH, ApiError, AuthInfo, CLUSTERS_PATH, ClusterList,
+    DebugContainer, DebugRequest, Identity, NAMESPACES_PATH, Namespace, Pod, SERVER_SETTINGS_PATH,
+    SIGN_OUT_PATH, ServerSettings, TOKEN_SIGN_IN_PATH, TokenSignIn, WHOAMI_PATH, debug_path,
+    in_cluster, pod_events_path, pods_path,
 };
 
+use crate::app::ALL_NAMESPACES;
 use crate::url::encode_component;
 
 /// Why a REST call failed, ready to show to a person.
@@ -119,15 +120,21 @@ pub async fn start_debug(
     fetch_json("POST", &path, Some(body)).await
 }
 
-/// `GET /api/namespaces/{ns}/pods` of `cluster`; `GET /api/pods` for
-/// [`crate::app::ALL_NAMESPACES`].
-pub async fn pods(cluster: Option<&str>, namespace: &str) -> Result<Vec<Pod>, Error> {
-    let path = if namespace == crate::app::ALL_NAMESPACES {
-        ALL_PODS_PATH.to_owned()
+/// The pod list of `namespace` (or [`ALL_NAMESPACES`]) in `cluster`: its path once, and live
+/// (server-sent [`webshell_protocol::rest::PodEvent`]s).
+pub fn pod_list_paths(cluster: Option<&str>, namespace: &str) -> (String, String) {
+    let (once, live) = if namespace == ALL_NAMESPACES {
+        (ALL_PODS_PATH.to_owned(), ALL_POD_EVENTS_PATH.to_owned())
     } else {
-        pods_path(&encode_component(namespace))
+        let ns = encode_component(namespace);
+        (pods_path(&ns), pod_events_path(&ns))
     };
-    let path = in_cluster(cluster, &path);
+    (in_cluster(cluster, &once), in_cluster(cluster, &live))
+}
+
+/// `GET /api/namespaces/{ns}/pods` (or `/api/pods`) of `cluster`.
+pub async fn pods(cluster: Option<&str>, namespace: &str) -> Result<Vec<Pod>, Error> {
+    let (path, _) = pod_list_paths(cluster, namespace);
     fetch_json("GET", &path, None).await
 }
 
@@ -277,6 +284,24 @@ fn js_message(value: &wasm_bindgen::JsValue) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pod_list_has_one_path_once_and_one_live_for_a_namespace_or_all() {
+        assert_eq!(
+            pod_list_paths(None, "demo"),
+            (
+                "/api/namespaces/demo/pods".to_owned(),
+                "/api/namespaces/demo/pod-events".to_owned()
+            )
+        );
+        assert_eq!(
+            pod_list_paths(Some("b"), ALL_NAMESPACES),
+            (
+                "/api/clusters/b/pods".to_owned(),
+                "/api/clusters/b/pod-events".to_owned()
+            )
+        );
+    }
 
     #[test]
     fn api_error_body_is_used() {

@@ -13,11 +13,9 @@ use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{EventSource, MessageEvent};
-use webshell_protocol::rest::{ALL_POD_EVENTS_PATH, Pod, PodEvent, in_cluster, pod_events_path};
+use webshell_protocol::rest::{Pod, PodEvent};
 
 use crate::api;
-use crate::app::ALL_NAMESPACES;
-use crate::url::encode_component;
 
 /// The pod list as the view shows it: `None` while loading or without a namespace.
 pub type PodListState = Option<Result<Vec<Pod>, api::Error>>;
@@ -79,12 +77,7 @@ fn open(
     namespace: &str,
     set_pods: WriteSignal<PodListState>,
 ) -> Option<Feed> {
-    let path = if namespace == ALL_NAMESPACES {
-        ALL_POD_EVENTS_PATH.to_owned()
-    } else {
-        pod_events_path(&encode_component(namespace))
-    };
-    let path = in_cluster(cluster, &path);
+    let (_, path) = api::pod_list_paths(cluster, namespace);
     let source = EventSource::new(&path).ok()?;
     let live = Rc::new(Cell::new(true));
     let on_message = {
