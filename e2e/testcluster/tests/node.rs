@@ -39,9 +39,15 @@ async fn a_tty_exec_sees_its_size_and_a_resize_fires_sigwinch() -> anyhow::Resul
             height: 40,
         })
         .await?;
-    read_until(&mut stdout, "winch-fired", T).await?;
+    // A SIGWINCH that lands while bash is between reaping `stty` and re-entering readline is
+    // only trapped once bash reads its next command (seen once in CI), so the next command is
+    // what the trap is checked against: it must have run by the time that command's output is.
     stdin.write_all(b"stty size\n").await?;
-    read_until(&mut stdout, "40 120", T).await?;
+    let after_resize = read_until(&mut stdout, "40 120", T).await?;
+    anyhow::ensure!(
+        after_resize.contains("winch-fired"),
+        "the resize fired no SIGWINCH trap; got {after_resize:?}"
+    );
     Ok(())
 }
 
