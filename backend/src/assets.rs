@@ -7,7 +7,7 @@
 //! the same under `/c/{cluster}`: [`CLUSTER_APP_SEGMENT`]) get `index.html`; the app then reads
 //! the path.
 
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use rust_embed::RustEmbed;
 use webshell_protocol::rest::{APP_ROUTE_SEGMENTS, CLUSTER_APP_SEGMENT};
@@ -22,28 +22,45 @@ const NOT_BUILT: &str = "<!doctype html><title>webshell</title>\
 (or <code>trunk build --release</code>) and rebuild the server.</p>";
 
 /// Serves an embedded file, or `index.html` for app routes.
-pub async fn serve(uri: Uri) -> Response {
+pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
     if let Some(file) = Spa::get(path).filter(|_| !path.is_empty()) {
         let mime = mime_guess::from_path(path).first_or_octet_stream();
-        // Trunk puts a content hash in every asset name except index.html.
-        let cache = if path.ends_with(".html") {
-            "no-cache"
-        } else {
+        // A name with a content hash never changes: cached for good. Any other name (index.html,
+        // the xterm.js module builds and the fonts, which keep their names because imports,
+        // meta tags and CSS name them) is revalidated with its ETag on every use, so a new
+        // release is picked up at once. By hand: rust-embed already holds each file's SHA-256,
+        // and tower-http's ServeDir (which would do conditional requests) serves a folder.
+        let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..16]));
+        let cache = if fingerprinted(path) {
             "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
         };
-        return (
-            [
-                (
+        let etag_header = HeaderValue::from_str(&etag).ok();
+        let fresh = headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        let mut response = if fresh {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else {
+            (
+                [(
                     header::CONTENT_TYPE,
                     HeaderValue::from_str(mime.as_ref())
                         .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-                ),
-                (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-            ],
-            file.data,
-        )
-            .into_response();
+                )],
+                file.data,
+            )
+                .into_response()
+        };
+        let response_headers = response.headers_mut();
+        response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+        if let Some(etag) = etag_header {
+            response_headers.insert(header::ETAG, etag);
+        }
+        return response;
     }
     // Only the app's own routes get index.html; a missing asset is a plain 404.
     let first = path.split('/').next().unwrap_or_default();
@@ -53,5 +70,49 @@ pub async fn serve(uri: Uri) -> Response {
     match Spa::get("index.html") {
         Some(index) => ([(header::CACHE_CONTROL, "no-cache")], Html(index.data)).into_response(),
         None => (StatusCode::SERVICE_UNAVAILABLE, Html(NOT_BUILT)).into_response(),
+    }
+}
+
+/// Whether trunk put a content hash in this file name: `name-<hex>.ext`, or `name-<hex>_bg.wasm`
+/// for the wasm (trunk's hash is a 64-bit number in hex, leading zeros dropped).
+fn fingerprinted(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let Some((stem, _ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-').is_some_and(|(_, hash)| {
+        (12..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fingerprinted;
+
+    #[test]
+    fn only_names_with_trunks_content_hash_count_as_fingerprinted() {
+        for hashed in [
+            "style-413cc76ce7f5fb1b.css",
+            "addon-web-links-22c5988fe53ed94.js",
+            "webshell-frontend-a54dab13e6cfff64_bg.wasm",
+            "webshell-frontend-a54dab13e6cfff64.js",
+        ] {
+            assert!(fingerprinted(hashed), "{hashed}");
+        }
+        for plain in [
+            "xterm.mjs",
+            "xterm-global.mjs",
+            "addon-web-links.mjs",
+            "jetbrains-mono-latin-400-normal.woff2",
+            "index.html",
+            "addon-fade.js",
+        ] {
+            assert!(!fingerprinted(plain), "{plain}");
+        }
     }
 }

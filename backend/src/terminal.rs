@@ -28,7 +28,7 @@ use crate::limits::SessionPermit;
 use crate::names::validate;
 use crate::session::kube::{KubeExec, Subresource};
 use crate::session::probe::ShellProbe;
-use crate::session::{ProcessLauncher, Session, SocketCommand, SocketEvent};
+use crate::session::{CLOSE_HANDSHAKE, ProcessLauncher, Session, SocketCommand, SocketEvent};
 use crate::state::AppState;
 use crate::upstream::Upstream;
 
@@ -368,7 +368,20 @@ fn close_after_upgrade(
             code,
             reason: reason.into(),
         };
-        let _ = socket.send(Message::Close(Some(frame))).await;
+        if socket.send(Message::Close(Some(frame))).await.is_ok() {
+            // The closing handshake, as a session's end does it: the browser's first frames
+            // (its size) may be in flight, and dropping the connection with them unread makes
+            // the kernel reset it, which can cost the browser our close frame and its reason
+            // (seen in CI as a 1006 where a 4401 was sent).
+            let _ = tokio::time::timeout(CLOSE_HANDSHAKE, async {
+                while let Some(Ok(message)) = socket.recv().await {
+                    if matches!(message, Message::Close(_)) {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
     })
     .into_response()
 }

@@ -61,6 +61,45 @@ async fn the_app_and_its_deep_links_get_index_html() {
 }
 
 #[tokio::test]
+async fn hashed_assets_are_cached_for_good_and_named_ones_revalidate_by_etag() {
+    assert_spa_built();
+    let addr = server().await;
+    let index =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist/index.html");
+    let html = std::fs::read_to_string(index).unwrap();
+    let hashed = html
+        .split("href=\"/")
+        .filter_map(|rest| rest.split('"').next())
+        .find(|name| name.starts_with("style-") && name.ends_with(".css"))
+        .expect("a hashed stylesheet in index.html");
+    let (status, head) = head_of(&addr, &format!("/{hashed}"), "").await;
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("cache-control: public, max-age=31536000, immutable"),
+        "{head}"
+    );
+
+    // xterm.js's module build keeps its name (the shim imports it by name): a new release must
+    // reach a browser that has the old one, so it is revalidated.
+    let (status, head) = head_of(&addr, "/xterm.mjs", "").await;
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("content-type: application/javascript"),
+        "{head}"
+    );
+    assert!(head.contains("cache-control: no-cache"), "{head}");
+    let etag = head
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: "))
+        .expect("an etag")
+        .to_owned();
+    let (status, head) = head_of(&addr, "/xterm.mjs", &format!("If-None-Match: {etag}\r\n")).await;
+    assert_eq!(status, 304, "{head}");
+    let (status, _) = head_of(&addr, "/xterm.mjs", "If-None-Match: \"stale\"\r\n").await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
 async fn a_missing_asset_is_404_and_an_unknown_api_path_is_a_json_404() {
     let addr = server().await;
     assert_eq!(head_of(&addr, "/no-such-asset.js", "").await.0, 404);

@@ -68,7 +68,7 @@ pub enum SocketCommand {
 }
 
 /// How long the browser gets to answer our close frame.
-const CLOSE_HANDSHAKE: Duration = Duration::from_secs(2);
+pub(crate) const CLOSE_HANDSHAKE: Duration = Duration::from_secs(2);
 
 /// Timing and limits; tests shorten them.
 #[derive(Debug, Clone)]

@@ -8,6 +8,7 @@
 
 mod clients;
 mod metrics;
+mod profile;
 mod report;
 mod stats;
 

@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::Message;
 use webshell_protocol::{ClientFrame, Frame, ServerFrame};
 
 use crate::clients::{Target, Via, WsClient};
+use crate::profile::{self, CpuClock};
 use crate::stats::Summary;
 
 /// Everything `run` measured.
@@ -278,7 +279,7 @@ pub async fn run_all(
     }
     if wanted("2b") {
         eprintln!("bench: 2b isolation");
-        metrics.push(isolation(&target, &sizes).await?);
+        metrics.push(isolation(&server, &target, &sizes).await?);
     }
     if wanted("4") {
         eprintln!("bench: 4 concurrent echo");
@@ -716,7 +717,7 @@ async fn flood_reader(
 }
 
 /// 2b: echo in one session while others flood, through webshell and, as the floor, directly.
-async fn isolation(target: &Target, sizes: &Sizes) -> anyhow::Result<Metric> {
+async fn isolation(server: &ServerProc, target: &Target, sizes: &Sizes) -> anyhow::Result<Metric> {
     let stop = Arc::new(AtomicBool::new(false));
     let moved = Arc::new(AtomicU64::new(0));
     let floods: Vec<_> = (0..sizes.floods)
@@ -725,6 +726,7 @@ async fn isolation(target: &Target, sizes: &Sizes) -> anyhow::Result<Metric> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let before = moved.load(Ordering::Relaxed);
     let started = Instant::now();
+    let cpu = CpuClock::start(cluster_processes(server));
     // The echo client runs on a thread and runtime of its own, so that its latencies are not
     // the wait behind the flood clients' tasks in this process.
     let n = sizes.isolation_keystrokes;
@@ -744,6 +746,7 @@ async fn isolation(target: &Target, sizes: &Sizes) -> anyhow::Result<Metric> {
         .map_err(|_| anyhow::anyhow!("the echo thread panicked"))??;
     let flood_mbps =
         (moved.load(Ordering::Relaxed) - before) as f64 / started.elapsed().as_secs_f64() / 1e6;
+    let cpu_shares = cpu.shares();
     stop.store(true, Ordering::Relaxed);
     for f in floods {
         let _ = tokio::time::timeout(Duration::from_secs(10), f).await;
@@ -758,11 +761,16 @@ async fn isolation(target: &Target, sizes: &Sizes) -> anyhow::Result<Metric> {
              direct kube-rs exec, alternating, while {} webshell sessions run `yes` and their \
              clients read and acknowledge as fast as they can (together {flood_mbps:.0} MB/s \
              meanwhile). The echo client has a thread of its own; the flood clients, the \
-             server, the API server and the test node share the machine's two cores.",
+             server, the API server and the test node share the machine's {} cores. Where the \
+             CPU went meanwhile: each process's user + system time over the echo runs, in \
+             percent of one core (/proc/<pid>/stat; {} cores make {}%).",
             a.len(),
-            sizes.floods
+            sizes.floods,
+            cores(),
+            cores(),
+            cores() * 100,
         ),
-        rows: vec![
+        rows: [
             Row {
                 label: "echo during the floods, webshell".into(),
                 unit: "ms".into(),
@@ -773,7 +781,14 @@ async fn isolation(target: &Target, sizes: &Sizes) -> anyhow::Result<Metric> {
                 unit: "ms".into(),
                 summary: sb,
             },
-        ],
+        ]
+        .into_iter()
+        .chain(cpu_shares.into_iter().map(|(process, percent)| Row {
+            label: format!("CPU during the floods: {process}"),
+            unit: "% of a core".into(),
+            summary: Summary::of(&[percent]),
+        }))
+        .collect(),
         checks: vec![Check {
             what: "echo p99 during the floods".into(),
             value: format!("{p99:.2} ms (direct: {floor_p99:.2} ms)"),
@@ -1091,6 +1106,72 @@ async fn ctrl_c_direct(target: &Target) -> anyhow::Result<(f64, f64)> {
     Ok((pressed.elapsed().as_secs_f64() * 1000.0, after as f64 / 1e6))
 }
 
+/// The processes a flood keeps busy, for [`CpuClock`].
+fn cluster_processes(server: &ServerProc) -> Vec<(String, Vec<u32>)> {
+    let node = profile::pids_named("testnode");
+    let pod_processes = profile::descendants_of(&node);
+    vec![
+        ("API server".into(), profile::pids_named("kube-apiserver")),
+        ("etcd".into(), profile::pids_named("etcd")),
+        ("test node".into(), node),
+        ("the pods' processes (yes, bash, cat)".into(), pod_processes),
+        ("webshell".into(), vec![server.pid]),
+        ("benchmark clients".into(), vec![std::process::id()]),
+    ]
+}
+
+/// The legs of the exec path, by the port each one's server side listens on.
+async fn path_legs(server: &ServerProc, target: &Target) -> anyhow::Result<Vec<profile::Leg>> {
+    let port_of = |addr: &str| -> anyhow::Result<u16> {
+        let (_, port) = addr.rsplit_once(':').context("no port")?;
+        let port = port.trim_end_matches('/');
+        Ok(port.parse()?)
+    };
+    let kubeconfig = kube::config::Kubeconfig::read_from(&target.kubeconfig)?;
+    let apiserver = kubeconfig
+        .clusters
+        .iter()
+        .find_map(|c| c.cluster.as_ref()?.server.clone())
+        .context("no API server in the kubeconfig")?;
+    let nodes: kube::Api<k8s_openapi::api::core::v1::Node> =
+        kube::Api::all(target.pods.clone().into_client());
+    let node_port = nodes
+        .list(&Default::default())
+        .await?
+        .items
+        .iter()
+        .find_map(|n| {
+            Some(
+                n.status
+                    .as_ref()?
+                    .daemon_endpoints
+                    .as_ref()?
+                    .kubelet_endpoint
+                    .as_ref()?
+                    .port,
+            )
+        })
+        .context("no node with a kubelet port")?;
+    Ok(vec![
+        profile::Leg {
+            label: "test node → API server".into(),
+            port: u16::try_from(node_port)?,
+        },
+        profile::Leg {
+            label: "API server → webshell".into(),
+            port: port_of(&apiserver)?,
+        },
+        profile::Leg {
+            label: "webshell → client".into(),
+            port: port_of(&server.addr)?,
+        },
+    ])
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
 /// 5: a flood to a client that stops reading.
 async fn flood(server: &ServerProc, target: &Target, sizes: &Sizes) -> anyhow::Result<Metric> {
     let mut socket = target.open_webshell("yes", true).await?;
@@ -1111,6 +1192,9 @@ async fn flood(server: &ServerProc, target: &Target, sizes: &Sizes) -> anyhow::R
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let growth_mib = (peak.saturating_sub(before)) as f64 / 1024.0;
+    // Everything upstream has filled by now: what each leg's sockets hold is what a client
+    // that resumes reading (or presses Ctrl-C) still gets before anything newer.
+    let queued = profile::socket_queues(&path_legs(server, target).await?)?;
     let _ = socket.close(None).await;
     Ok(Metric {
         id: "5".into(),
@@ -1118,14 +1202,22 @@ async fn flood(server: &ServerProc, target: &Target, sizes: &Sizes) -> anyhow::R
         method: format!(
             "`yes` in a TTY session; the client reads and acknowledges for 1 s, then reads \
              nothing for {} s while the server's RSS is sampled every 100 ms. (Ctrl-C during a \
-             flood in Chromium: see the browser figures.)",
+             flood in Chromium: see the browser figures.) At the end of the stall, the bytes \
+             the kernel holds in the TCP queues of each leg of the path (/proc/net/tcp: the \
+             sending side's send queue plus the receiving side's receive queue).",
             sizes.stall.as_secs()
         ),
-        rows: vec![Row {
+        rows: std::iter::once(Row {
             label: "server RSS growth while the client does not read".into(),
             unit: "MiB".into(),
             summary: Summary::of(&[growth_mib]),
-        }],
+        })
+        .chain(queued.into_iter().map(|(leg, bytes)| Row {
+            label: format!("queued in TCP, {leg}"),
+            unit: "MiB".into(),
+            summary: Summary::of(&[bytes as f64 / (1 << 20) as f64]),
+        }))
+        .collect(),
         checks: vec![Check {
             what: "RSS growth".into(),
             value: format!("{growth_mib:.2} MiB"),

@@ -117,64 +117,109 @@ fn fmt(v: f64) -> String {
     }
 }
 
-/// The scripts `index.html` names for loading after the terminal opens
-/// (`<meta name="webshell-addon:…" content="/file.js">`, frontend/src/addons.rs).
-fn deferred_assets(index_html: &str) -> Vec<String> {
-    tagged_files(index_html, "<meta ", "name=\"webshell-addon:", "content=\"")
+/// What `index.html` has the browser fetch as the page loads: stylesheets, scripts, module
+/// preloads and preloads (the wasm, the terminal's font).
+fn first_load_roots(index_html: &str) -> Vec<String> {
+    let mut roots = tagged_files(index_html, "<link ", "rel=\"stylesheet\"", "href=\"");
+    roots.extend(tagged_files(
+        index_html,
+        "<link ",
+        "rel=\"modulepreload\"",
+        "href=\"",
+    ));
+    roots.extend(tagged_files(
+        index_html,
+        "<link ",
+        "rel=\"preload\"",
+        "href=\"",
+    ));
+    roots.extend(tagged_files(index_html, "<script ", " src=\"", " src=\""));
+    roots
 }
 
-/// The files `index.html` preloads (`<link rel="preload" href="/file">`): the terminal's font,
-/// which the first prompt waits for.
-fn preloaded_assets(index_html: &str) -> Vec<String> {
-    tagged_files(index_html, "<link ", "rel=\"preload\"", "href=\"")
+/// The scripts `index.html` names for loading after the terminal opens
+/// (`<meta name="webshell-addon:…" content="/file.mjs">`, frontend/src/addons.rs).
+fn deferred_roots(index_html: &str) -> Vec<String> {
+    tagged_files(index_html, "<meta ", "name=\"webshell-addon:", "content=\"")
 }
 
 /// The file names in attribute `attr` of every `tag` of `html` that contains `marker`.
 fn tagged_files(html: &str, tag: &str, marker: &str, attr: &str) -> Vec<String> {
     html.split(tag)
         .skip(1)
+        .filter_map(|t| t.split('>').next())
         .filter(|t| t.contains(marker))
         .filter_map(|t| t.split(attr).nth(1)?.split('"').next())
         .map(|src| src.trim_start_matches('/').to_owned())
         .collect()
 }
 
+/// `roots` and every file of `files` a script among them imports (by `./name` or `/name`),
+/// transitively. Stylesheets are not followed: a font face they name loads only when text
+/// needs it.
+fn with_imports(roots: Vec<String>, files: &[(String, Vec<u8>)]) -> Vec<String> {
+    let mut found = roots;
+    let mut next = 0;
+    while next < found.len() {
+        let name = found[next].clone();
+        next += 1;
+        if !(name.ends_with(".js") || name.ends_with(".mjs")) {
+            continue;
+        }
+        let Some((_, text)) = files.iter().find(|(n, _)| *n == name) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(text);
+        for (other, _) in files {
+            let imported = ["'./", "\"./", "'/", "\"/"]
+                .iter()
+                .any(|q| text.contains(&format!("{q}{other}{}", &q[..1])));
+            if imported && !found.contains(other) {
+                found.push(other.clone());
+            }
+        }
+    }
+    found
+}
+
 /// 6: what the SPA costs to load, and the browser's own figures.
 fn frontend_metric(browser: Option<&Value>, dist: &Path) -> anyhow::Result<Metric> {
     let index = std::fs::read_to_string(dist.join("index.html"))
         .with_context(|| format!("{}/index.html", dist.display()))?;
-    let deferred_names = deferred_assets(&index);
-    let preloaded = preloaded_assets(&index);
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dist).with_context(|| format!("{}", dist.display()))? {
+        let path = entry?.path();
+        if path.is_file() {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            files.push((name, std::fs::read(&path)?));
+        }
+    }
+    let first = with_imports(first_load_roots(&index), &files);
+    let deferred_names = with_imports(deferred_roots(&index), &files);
     let mut total = 0usize;
     let mut deferred = 0usize;
     let mut parts = Vec::new();
-    for entry in std::fs::read_dir(dist).with_context(|| format!("{}", dist.display()))? {
-        let path = entry?.path();
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or_default();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_owned();
-        if !matches!(ext, "wasm" | "js" | "mjs" | "css") && !preloaded.contains(&name) {
+    for (name, bytes) in &files {
+        let (is_first, is_deferred) = (first.contains(name), deferred_names.contains(name));
+        if !is_first && !is_deferred {
             continue;
         }
         let mut gz = GzEncoder::new(Vec::new(), Compression::best());
-        gz.write_all(&std::fs::read(&path)?)?;
+        gz.write_all(bytes)?;
         let size = gz.finish()?.len();
-        // Module scripts are only ever deferred addons (the WebGL renderer and its loader).
-        if deferred_names.contains(&name) || ext == "mjs" {
+        if is_first {
+            total += size;
+            parts.push(format!("{name} {:.1} KB", size as f64 / 1000.0));
+        } else {
             deferred += size;
             parts.push(format!(
                 "{name} {:.1} KB (after the terminal opens)",
                 size as f64 / 1000.0
             ));
-        } else {
-            total += size;
-            parts.push(format!("{name} {:.1} KB", size as f64 / 1000.0));
         }
     }
     parts.sort();
@@ -233,9 +278,10 @@ fn frontend_metric(browser: Option<&Value>, dist: &Path) -> anyhow::Result<Metri
         id: "6".into(),
         title: "Frontend".into(),
         method: format!(
-            "Transfer size: every wasm, js and css file of the built SPA, gzip -9 ({}); the goal \
-             is on what the page loads before the first prompt, the addons index.html defers \
-             are counted apart. Browser \
+            "Transfer size, gzip -9: what index.html has the browser fetch before the first \
+             prompt (stylesheets, scripts and the modules they import, the wasm and the \
+             preloaded font face), and apart from it the addons it loads after the terminal \
+             opens ({}). Browser \
              figures from e2e/bench/browser.bench.mjs in Debian's Chromium (headless): from \
              navigation to the first prompt on screen, and the rate xterm.js renders `cat` output.",
             parts.join(", ")
@@ -278,23 +324,51 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deferred_assets_are_the_addon_scripts_index_html_names() {
+    fn the_first_load_is_what_index_html_fetches_and_the_modules_they_import() {
         let index = r#"<meta charset="utf-8" /><meta name="viewport" content="width=device-width" />
-            <meta name="webshell-addon:unicode11" content="/addon-unicode11.js" />
-            <script src="/xterm-abc.js"></script>"#;
+            <link rel="stylesheet" href="/style-1.css"/>
+            <link rel="preload" href="/jetbrains-mono-latin-400-normal.woff2" as="font" crossorigin />
+            <script type="module" src="/xterm-global.mjs"></script>
+            <link rel="modulepreload" href="/xterm.mjs" />
+            <meta name="webshell-addon:search" content="/addon-search-global.mjs" />
+            <script type="module" src="/boot-2.js"></script>"#;
+        let file = |name: &str, text: &str| (name.to_owned(), text.as_bytes().to_vec());
+        let files = [
+            file(
+                "xterm-global.mjs",
+                "import { T } from './xterm.mjs';\nimport { F } from './addon-fit.mjs';",
+            ),
+            file("xterm.mjs", "export{Dl as Terminal}"),
+            file("addon-fit.mjs", "export{o as FitAddon}"),
+            file("boot-2.js", "import init from '/webshell-3.js';"),
+            file(
+                "webshell-3.js",
+                "new URL('webshell-3_bg.wasm', import.meta.url)",
+            ),
+            file(
+                "addon-search-global.mjs",
+                "import { S } from './addon-search.mjs';",
+            ),
+            file("addon-search.mjs", "export{ut as SearchAddon}"),
+            file("addon-search.js", "the UMD build, named by nothing"),
+        ];
+        let mut first = with_imports(first_load_roots(index), &files);
+        first.sort();
         assert_eq!(
-            deferred_assets(index),
-            vec!["addon-unicode11.js".to_owned()]
+            first,
+            [
+                "addon-fit.mjs",
+                "boot-2.js",
+                "jetbrains-mono-latin-400-normal.woff2",
+                "style-1.css",
+                "webshell-3.js",
+                "xterm-global.mjs",
+                "xterm.mjs",
+            ]
         );
-    }
-
-    #[test]
-    fn the_preloaded_font_counts_and_stylesheets_do_not_look_preloaded() {
-        let index = r#"<link rel="stylesheet" href="/style-1.css" />
-            <link rel="preload" href="/jetbrains-mono-latin-400-normal.woff2" as="font" crossorigin />"#;
         assert_eq!(
-            preloaded_assets(index),
-            vec!["jetbrains-mono-latin-400-normal.woff2".to_owned()]
+            with_imports(deferred_roots(index), &files),
+            ["addon-search-global.mjs", "addon-search.mjs"]
         );
     }
 }
