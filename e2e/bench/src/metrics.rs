@@ -1212,10 +1212,20 @@ async fn flood(server: &ServerProc, target: &Target, sizes: &Sizes) -> anyhow::R
             unit: "MiB".into(),
             summary: Summary::of(&[growth_mib]),
         })
-        .chain(queued.into_iter().map(|(leg, bytes)| Row {
-            label: format!("queued in TCP, {leg}"),
-            unit: "MiB".into(),
-            summary: Summary::of(&[bytes as f64 / (1 << 20) as f64]),
+        .chain(queued.into_iter().flat_map(|(leg, q)| {
+            let mib = |bytes: u64| Summary::of(&[bytes as f64 / (1 << 20) as f64]);
+            [
+                Row {
+                    label: format!("queued in TCP, {leg}: sender's send queues"),
+                    unit: "MiB".into(),
+                    summary: mib(q.at_sender),
+                },
+                Row {
+                    label: format!("queued in TCP, {leg}: receiver's receive queues"),
+                    unit: "MiB".into(),
+                    summary: mib(q.at_receiver),
+                },
+            ]
         }))
         .collect(),
         checks: vec![Check {

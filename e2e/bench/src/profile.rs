@@ -1,7 +1,7 @@
 //! Where time and bytes go outside webshell: the figures that show a metric's floor.
 //!
 //! - [`socket_queues`]: the bytes the kernel holds in TCP queues, per leg of the exec path
-//!   (test node → API server → webshell → client), read from `/proc/net/tcp{,6}`.
+//!   (test node → API server → webshell → client) and side, read from `/proc/net/tcp{,6}`.
 //! - [`CpuClock`]: CPU time per process (the API server, the test node, etcd, webshell, this
 //!   benchmark), read from `/proc/<pid>/stat`, over an interval.
 //!
@@ -19,10 +19,18 @@ pub struct Leg {
     pub port: u16,
 }
 
-/// The bytes queued in the kernel on each leg's connections: the server side's send queue
-/// plus the client side's receive queue (on loopback, data that left a send queue is already
-/// in the peer's receive queue).
-pub fn socket_queues(legs: &[Leg]) -> anyhow::Result<Vec<(String, u64)>> {
+/// What the kernel holds on one leg's connections, by side. Output flows from the leg's
+/// listening side to its connecting side on every leg of the exec path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queued {
+    /// Not yet sent or not yet acknowledged, in the listening (sending) side's send queues.
+    pub at_sender: u64,
+    /// Arrived but not yet read, in the connecting (receiving) side's receive queues.
+    pub at_receiver: u64,
+}
+
+/// The bytes queued in the kernel on each leg's connections.
+pub fn socket_queues(legs: &[Leg]) -> anyhow::Result<Vec<(String, Queued)>> {
     let mut table = String::new();
     for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
         if let Ok(text) = std::fs::read_to_string(file) {
@@ -35,31 +43,47 @@ pub fn socket_queues(legs: &[Leg]) -> anyhow::Result<Vec<(String, u64)>> {
         .collect())
 }
 
-/// Sum of the transmit and receive queues of every connection in `table` (the format of
-/// `/proc/net/tcp`) with `port` at one end.
-fn queued_on(table: &str, port: u16) -> u64 {
-    table
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            // sl local rem st tx_queue:rx_queue ...
-            let (local, remote, queues) = (fields.get(1)?, fields.get(2)?, fields.get(4)?);
-            let port_of = |addr: &str| u16::from_str_radix(addr.rsplit(':').next()?, 16).ok();
-            if port_of(local)? != port && port_of(remote)? != port {
-                return None;
-            }
-            let (tx, rx) = queues.split_once(':')?;
-            Some(u64::from_str_radix(tx, 16).ok()? + u64::from_str_radix(rx, 16).ok()?)
-        })
-        .sum()
+/// The send queues of the connections in `table` (the format of `/proc/net/tcp`) that
+/// `port` serves, and the receive queues of the ones that connect to it.
+fn queued_on(table: &str, port: u16) -> Queued {
+    let mut queued = Queued {
+        at_sender: 0,
+        at_receiver: 0,
+    };
+    for line in table.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // sl local rem st tx_queue:rx_queue ...
+        let (Some(local), Some(remote), Some(queues)) =
+            (fields.get(1), fields.get(2), fields.get(4))
+        else {
+            continue;
+        };
+        let port_of = |addr: &str| u16::from_str_radix(addr.rsplit(':').next()?, 16).ok();
+        let Some((tx, rx)) = queues.split_once(':') else {
+            continue;
+        };
+        let (Ok(tx), Ok(rx)) = (u64::from_str_radix(tx, 16), u64::from_str_radix(rx, 16)) else {
+            continue;
+        };
+        if port_of(local) == Some(port) {
+            queued.at_sender += tx;
+        } else if port_of(remote) == Some(port) {
+            queued.at_receiver += rx;
+        }
+    }
+    queued
 }
 
 /// CPU time of named processes between [`CpuClock::start`] and [`CpuClock::shares`].
 pub struct CpuClock {
     started: Instant,
     before: BTreeMap<String, u64>,
+    machine_before: Option<u64>,
     names: Vec<(String, Vec<u32>)>,
 }
+
+/// The label [`CpuClock::shares`] gives the whole machine's busy time.
+pub const MACHINE: &str = "the whole machine (every process, and the kernel's own work)";
 
 impl CpuClock {
     /// Starts the clock on the processes `names` gives: a label and the pids counted under it.
@@ -68,16 +92,28 @@ impl CpuClock {
         CpuClock {
             started: Instant::now(),
             before,
+            machine_before: machine_busy_ticks(),
             names,
         }
     }
 
-    /// Each label's CPU time since the start, in percent of one core.
+    /// Each label's CPU time since the start, in percent of one core, then the whole
+    /// machine's ([`MACHINE`]): what no process accounts for is the kernel's (softirqs, the
+    /// workers that move PTY and socket data).
     pub fn shares(&self) -> Vec<(String, f64)> {
         let elapsed = self.started.elapsed().as_secs_f64();
         let after = ticks_of(&self.names);
         // USER_HZ is 100 on every Linux this runs on (sysconf(_SC_CLK_TCK)).
         let ticks_per_s = 100.0;
+        let machine = self
+            .machine_before
+            .zip(machine_busy_ticks())
+            .map(|(before, after)| {
+                (
+                    MACHINE.to_owned(),
+                    after.saturating_sub(before) as f64 / ticks_per_s / elapsed * 100.0,
+                )
+            });
         self.names
             .iter()
             .map(|(label, _)| {
@@ -86,8 +122,22 @@ impl CpuClock {
                 let used = count(&after).saturating_sub(count(&self.before));
                 (label.clone(), used as f64 / ticks_per_s / elapsed * 100.0)
             })
+            .chain(machine)
             .collect()
     }
+}
+
+/// Busy time of all CPUs together (`/proc/stat`: everything but idle and iowait), in ticks.
+fn machine_busy_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let cpu = stat.lines().next()?.strip_prefix("cpu ")?;
+    let ticks: Vec<u64> = cpu
+        .split_whitespace()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user).
+    let busy = |i: usize| ticks.get(i).copied().unwrap_or(0);
+    Some(busy(0) + busy(1) + busy(2) + busy(5) + busy(6) + busy(7))
 }
 
 fn ticks_of(names: &[(String, Vec<u32>)]) -> BTreeMap<String, u64> {
@@ -162,7 +212,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn queued_bytes_are_summed_over_both_ends_of_a_legs_connections() {
+    fn a_legs_bytes_are_the_servers_send_queues_and_the_clients_receive_queues() {
         // 127.0.0.1:16443 (0x403B) serves; 0x9C40 and 0x9C41 are clients; 0x4E52 is elsewhere.
         let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 0100007F:403B 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1
@@ -170,8 +220,20 @@ mod tests {
    2: 0100007F:9C40 0100007F:403B 01 00000000:00020000 00:00000000 00000000     0        0 3
    3: 0100007F:9C41 0100007F:403B 01 00000000:00000010 00:00000000 00000000     0        0 4
    4: 0100007F:4E52 0100007F:9C42 01 00ffffff:00ffffff 00:00000000 00000000     0        0 5";
-        assert_eq!(queued_on(table, 16443), 0x10000 + 0x20000 + 0x10);
-        assert_eq!(queued_on(table, 1), 0);
+        assert_eq!(
+            queued_on(table, 16443),
+            Queued {
+                at_sender: 0x10000,
+                at_receiver: 0x20000 + 0x10
+            }
+        );
+        assert_eq!(
+            queued_on(table, 1),
+            Queued {
+                at_sender: 0,
+                at_receiver: 0
+            }
+        );
     }
 
     #[test]
@@ -196,5 +258,6 @@ mod tests {
             x = x.wrapping_mul(31).wrapping_add(i);
         }
         assert!(x != 1 && cpu_ticks(me).is_some_and(|t| t > 0));
+        assert!(machine_busy_ticks().is_some_and(|t| t > 0));
     }
 }

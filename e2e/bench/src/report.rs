@@ -303,7 +303,9 @@ fn ctrl_c_metric(browser: &Value) -> Option<Metric> {
         id: "5".into(),
         title: "Ctrl-C during a flood, in Chromium".into(),
         method: "`yes` running in the SPA's terminal for 1 s; Ctrl-C pressed; the time until the \
-                 prompt is on screen again."
+                 prompt is on screen again. Everything `yes` wrote before the interrupt is drawn \
+                 first: section 5 shows how much of it waits in the kernel's TCP queues \
+                 upstream of webshell, and 5b the same wait without a browser."
             .into(),
         checks: vec![Check {
             what: "Ctrl-C in Chromium during a flood, prompt back".into(),
