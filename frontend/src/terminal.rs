@@ -19,8 +19,9 @@ use crate::url::{SocketTarget, exec_socket_url};
 /// to reconnect, mount a new `<Terminal/>` (e.g. inside `{move || …}` keyed on the target);
 /// unmounting closes the socket (code 1000) and disposes the terminal.
 ///
-/// The page must load xterm.js and its fit and web-links addons (UMD builds, in `<head>`)
-/// and `xterm.css`; see `frontend/index.html`.
+/// The page must load xterm.js and its fit and web-links addons before the wasm starts (their
+/// UMD builds in `<head>`, as `frontend/examples/embed/index.html` does, or the ES module
+/// builds with the shims the SPA uses, `frontend/esm/`) and `xterm.css`.
 ///
 /// # Authentication
 ///
@@ -69,8 +70,9 @@ use crate::url::{SocketTarget, exec_socket_url};
 ///
 /// `options` may also be a signal (a settings menu), applied live. Search (Ctrl+Shift+F) and
 /// Unicode 11 widths need their addon scripts on the page: load `addon-search.js` and
-/// `addon-unicode11.js` yourself, or name them in `<meta name="webshell-addon:search">` and
-/// `<meta name="webshell-addon:unicode11">` ([`crate::addons`]).
+/// `addon-unicode11.js` yourself, or name a script that makes their global in
+/// `<meta name="webshell-addon:search">` and `<meta name="webshell-addon:unicode11">`
+/// ([`crate::addons`]; a `.mjs` name loads as a module).
 #[component]
 pub fn Terminal(
     /// Base URL of the webshell server: `https://host[:port][/prefix]`, `ws(s)://…`, or a path

@@ -1,8 +1,10 @@
 //! A thin, hand-written binding to @xterm/xterm 6 and the addons the terminal uses.
 //!
-//! The UMD builds are loaded by `<script>` tags in the page's `<head>` (see `index.html`), so
-//! the globals `Terminal`, `FitAddon.FitAddon` and `WebLinksAddon.WebLinksAddon` exist before
-//! the wasm module starts. Only the API this crate calls is bound; the upstream typings are
+//! The bindings name globals. `Terminal`, `FitAddon.FitAddon` and `WebLinksAddon.WebLinksAddon`
+//! must exist before the wasm module starts; the deferred addons' (`Unicode11Addon.…`,
+//! `SearchAddon.…`, `WebglAddon.…`) come later ([`crate::addons`]). The UMD builds make them (a page embedding the
+//! component loads those with `<script>` tags in `<head>`); the SPA loads the smaller ES
+//! module builds through shims that set the same globals (`frontend/esm/`, `index.html`). Only the API this crate calls is bound; the upstream typings are
 //! `node_modules/@xterm/xterm/typings/xterm.d.ts`.
 //!
 //! `xterm-js-rs` is not used on purpose: it binds xterm 4 APIs that xterm 6 removed.
@@ -143,7 +145,7 @@ extern "C" {
 
 #[wasm_bindgen]
 extern "C" {
-    /// `FitAddon` from @xterm/addon-fit (UMD global `FitAddon.FitAddon`). The Rust name must
+    /// `FitAddon` from @xterm/addon-fit (global `FitAddon.FitAddon`). The Rust name must
     /// differ from the JS namespace: wasm-bindgen 0.2.130 fails to expand a type named like its
     /// own `js_namespace` ("implementation is not supported in `trait`s or `impl`s").
     #[wasm_bindgen(js_namespace = FitAddon, js_name = FitAddon)]
@@ -166,7 +168,7 @@ extern "C" {
 
 #[wasm_bindgen]
 extern "C" {
-    /// `WebLinksAddon` from @xterm/addon-web-links (UMD global `WebLinksAddon.WebLinksAddon`).
+    /// `WebLinksAddon` from @xterm/addon-web-links (global `WebLinksAddon.WebLinksAddon`).
     #[wasm_bindgen(js_namespace = WebLinksAddon, js_name = WebLinksAddon)]
     #[derive(Debug, Clone)]
     pub type WebLinks;
@@ -179,7 +181,7 @@ extern "C" {
 
 #[wasm_bindgen]
 extern "C" {
-    /// `Unicode11Addon` from @xterm/addon-unicode11 (UMD global `Unicode11Addon.Unicode11Addon`),
+    /// `Unicode11Addon` from @xterm/addon-unicode11 (global `Unicode11Addon.Unicode11Addon`),
     /// loaded after the terminal opens (see [`crate::addons`]).
     #[wasm_bindgen(js_namespace = Unicode11Addon, js_name = Unicode11Addon)]
     #[derive(Debug, Clone)]
@@ -193,7 +195,7 @@ extern "C" {
 
 #[wasm_bindgen]
 extern "C" {
-    /// `WebglAddon` from @xterm/addon-webgl (UMD global `WebglAddon.WebglAddon`), loaded after
+    /// `WebglAddon` from @xterm/addon-webgl (global `WebglAddon.WebglAddon`), loaded after
     /// the terminal opens (see [`crate::addons`]): draws the screen with WebGL2 instead of DOM
     /// elements, several times faster for a flood of output.
     #[wasm_bindgen(js_namespace = WebglAddon, js_name = WebglAddon)]
@@ -216,7 +218,7 @@ extern "C" {
 
 #[wasm_bindgen]
 extern "C" {
-    /// `SearchAddon` from @xterm/addon-search (UMD global `SearchAddon.SearchAddon`), loaded
+    /// `SearchAddon` from @xterm/addon-search (global `SearchAddon.SearchAddon`), loaded
     /// when a person first searches (see [`crate::addons`]).
     #[wasm_bindgen(js_namespace = SearchAddon, js_name = SearchAddon)]
     #[derive(Debug, Clone)]
