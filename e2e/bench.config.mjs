@@ -16,6 +16,12 @@ if (!process.env.BENCH_LOCAL_SECRET) {
 const secretFile = join(tmpdir(), `webshell-bench-browser-${process.getuid?.() ?? 'u'}`);
 writeFileSync(secretFile, process.env.BENCH_LOCAL_SECRET, { mode: 0o600 });
 
+const launch = (extra) => ({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extra],
+});
+
 export default defineConfig({
   testDir: './bench',
   testMatch: '*.bench.mjs',
@@ -27,15 +33,13 @@ export default defineConfig({
   use: {
     baseURL: `http://127.0.0.1:${port}`,
     viewport: { width: 1100, height: 700 },
-    launchOptions: {
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        // The figures read the screen from xterm's DOM rows: the DOM renderer, as before the
-        // WebGL one existed (its own figures are still to come).
-        '--disable-3d-apis'],
-    },
   },
+  // xterm's DOM renderer (Chromium without WebGL, as the figures before the WebGL renderer
+  // were taken) and its WebGL renderer (SwiftShader here: headless Chromium has no GPU).
+  projects: [
+    { name: 'dom', use: { launchOptions: launch(['--disable-3d-apis']) } },
+    { name: 'webgl', use: { launchOptions: launch([]) } },
+  ],
   webServer: {
     command: `env -u WEBSHELL_OIDC_ISSUER -u WEBSHELL_OIDC_CLIENT_ID -u WEBSHELL_OIDC_CA_FILE `
       + `'${bin}' --listen 127.0.0.1:${port} --kubeconfig '${kubeconfig}' --context admin `
