@@ -78,12 +78,21 @@ fn queued_on(table: &str, port: u16) -> Queued {
 pub struct CpuClock {
     started: Instant,
     before: BTreeMap<String, u64>,
-    machine_before: Option<u64>,
+    machine_before: Option<Vec<u64>>,
     names: Vec<(String, Vec<u32>)>,
 }
 
-/// The label [`CpuClock::shares`] gives the whole machine's busy time.
-pub const MACHINE: &str = "the whole machine (every process, and the kernel's own work)";
+/// What the whole machine's CPUs did, from `/proc/stat`, as [`CpuClock::shares`] labels them.
+const MACHINE: [(&str, &[usize]); 4] = [
+    // The columns: user nice system idle iowait irq softirq steal (guest time is in user).
+    ("the whole machine: user time", &[0, 1]),
+    (
+        "the whole machine: kernel time (system, irq, softirq)",
+        &[2, 5, 6],
+    ),
+    ("the whole machine: stolen by the hypervisor", &[7]),
+    ("the whole machine: idle", &[3, 4]),
+];
 
 impl CpuClock {
     /// Starts the clock on the processes `names` gives: a label and the pids counted under it.
@@ -92,52 +101,60 @@ impl CpuClock {
         CpuClock {
             started: Instant::now(),
             before,
-            machine_before: machine_busy_ticks(),
+            machine_before: machine_ticks(),
             names,
         }
     }
 
     /// Each label's CPU time since the start, in percent of one core, then the whole
-    /// machine's ([`MACHINE`]): what no process accounts for is the kernel's (softirqs, the
-    /// workers that move PTY and socket data).
+    /// machine's by kind ([`MACHINE`]): kernel time that no process accounts for is the
+    /// kernel's own work (softirqs, the workers that move PTY and socket data).
     pub fn shares(&self) -> Vec<(String, f64)> {
         let elapsed = self.started.elapsed().as_secs_f64();
         let after = ticks_of(&self.names);
         // USER_HZ is 100 on every Linux this runs on (sysconf(_SC_CLK_TCK)).
         let ticks_per_s = 100.0;
-        let machine = self
-            .machine_before
-            .zip(machine_busy_ticks())
-            .map(|(before, after)| {
-                (
-                    MACHINE.to_owned(),
-                    after.saturating_sub(before) as f64 / ticks_per_s / elapsed * 100.0,
-                )
-            });
+        let percent = |ticks: u64| ticks as f64 / ticks_per_s / elapsed * 100.0;
+        let machine: Vec<(String, f64)> = match (&self.machine_before, machine_ticks()) {
+            (Some(before), Some(after)) => MACHINE
+                .iter()
+                .map(|(label, columns)| {
+                    let sum = |t: &[u64]| {
+                        columns
+                            .iter()
+                            .map(|c| t.get(*c).copied().unwrap_or(0))
+                            .sum::<u64>()
+                    };
+                    (
+                        (*label).to_owned(),
+                        percent(sum(&after).saturating_sub(sum(before))),
+                    )
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         self.names
             .iter()
             .map(|(label, _)| {
                 let count = |ticks: &BTreeMap<String, u64>| ticks.get(label).copied().unwrap_or(0);
                 // A process that exited meanwhile counts as nothing, not as negative time.
                 let used = count(&after).saturating_sub(count(&self.before));
-                (label.clone(), used as f64 / ticks_per_s / elapsed * 100.0)
+                (label.clone(), percent(used))
             })
             .chain(machine)
             .collect()
     }
 }
 
-/// Busy time of all CPUs together (`/proc/stat`: everything but idle and iowait), in ticks.
-fn machine_busy_ticks() -> Option<u64> {
+/// The columns of `/proc/stat`'s `cpu` line: all CPUs together, in ticks.
+fn machine_ticks() -> Option<Vec<u64>> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let cpu = stat.lines().next()?.strip_prefix("cpu ")?;
-    let ticks: Vec<u64> = cpu
-        .split_whitespace()
-        .filter_map(|t| t.parse().ok())
-        .collect();
-    // user nice system idle iowait irq softirq steal (guest time is inside user).
-    let busy = |i: usize| ticks.get(i).copied().unwrap_or(0);
-    Some(busy(0) + busy(1) + busy(2) + busy(5) + busy(6) + busy(7))
+    Some(
+        cpu.split_whitespace()
+            .filter_map(|t| t.parse().ok())
+            .collect(),
+    )
 }
 
 fn ticks_of(names: &[(String, Vec<u32>)]) -> BTreeMap<String, u64> {
@@ -258,6 +275,6 @@ mod tests {
             x = x.wrapping_mul(31).wrapping_add(i);
         }
         assert!(x != 1 && cpu_ticks(me).is_some_and(|t| t > 0));
-        assert!(machine_busy_ticks().is_some_and(|t| t > 0));
+        assert!(machine_ticks().is_some_and(|t| t.len() >= 8 && t[0] > 0));
     }
 }
