@@ -271,7 +271,7 @@ pub async fn run_all(
     }
     if wanted("1") {
         eprintln!("bench: 1 throughput");
-        metrics.push(throughput(&target, &sizes, reps).await?);
+        metrics.push(throughput(&server, &target, &sizes, reps).await?);
     }
     if wanted("2") {
         eprintln!("bench: 2 keystroke echo");
@@ -383,7 +383,12 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
 const CLIENTS: [Via; 3] = [Via::Webshell, Via::Direct, Via::Kubectl];
 
 /// 1: throughput both ways, TTY and not, through each client.
-async fn throughput(target: &Target, sizes: &Sizes, reps: usize) -> anyhow::Result<Metric> {
+async fn throughput(
+    server: &ServerProc,
+    target: &Target,
+    sizes: &Sizes,
+    reps: usize,
+) -> anyhow::Result<Metric> {
     let size = sizes.throughput;
     // The file to download, prepared on the pod; its sha256 as the pod computes it.
     let prepare =
@@ -416,6 +421,9 @@ async fn throughput(target: &Target, sizes: &Sizes, reps: usize) -> anyhow::Resu
         ),
     ];
     let mut samples: BTreeMap<(usize, Via), Vec<f64>> = BTreeMap::new();
+    // Where the CPU goes during downloads through webshell and directly: the profile of the
+    // download ratios on a machine whose two cores the whole path shares.
+    let mut cpu: BTreeMap<(usize, Via, String), Vec<f64>> = BTreeMap::new();
     for rep in 0..reps {
         for (case, (direction, tty, script)) in cases.iter().enumerate() {
             for i in 0..CLIENTS.len() {
@@ -424,6 +432,7 @@ async fn throughput(target: &Target, sizes: &Sizes, reps: usize) -> anyhow::Resu
                 let mut hasher = Sha256::new();
                 let mut got = 0usize;
                 let input: &[u8] = if *direction == "upload" { &upload } else { &[] };
+                let clock = CpuClock::start(cluster_processes(server));
                 let ran = target
                     .run(
                         via,
@@ -457,6 +466,17 @@ async fn throughput(target: &Target, sizes: &Sizes, reps: usize) -> anyhow::Resu
                 }
                 let mbps = size as f64 / ran.seconds / 1e6;
                 samples.entry((case, via)).or_default().push(mbps);
+                if *direction == "download" && via != Via::Kubectl {
+                    for (process, percent) in clock.shares() {
+                        // Percent of a core at `mbps` MB/s is percent × 10 ms per MB.
+                        let value = if process.ends_with("idle") {
+                            percent
+                        } else {
+                            percent * 10.0 / mbps
+                        };
+                        cpu.entry((case, via, process)).or_default().push(value);
+                    }
+                }
             }
         }
     }
@@ -483,6 +503,14 @@ async fn throughput(target: &Target, sizes: &Sizes, reps: usize) -> anyhow::Resu
             goal: "≥ 0.95".into(),
             pass: a / b >= 0.95,
         });
+        for ((_, via, process), values) in cpu.iter().filter(|((c, _, _), _)| *c == case) {
+            let idle = process.ends_with("idle");
+            rows.push(Row {
+                label: format!("CPU, {direction}, {tty}, {}: {process}", via.label()),
+                unit: if idle { "% of a core" } else { "ms per MB" }.into(),
+                summary: Summary::of(values),
+            });
+        }
         checks.push(Check {
             what: format!("{direction}, {tty}: webshell / kubectl"),
             value: format!("{:.2}", a / c),
@@ -499,8 +527,12 @@ async fn throughput(target: &Target, sizes: &Sizes, reps: usize) -> anyhow::Resu
              bytes prepared on the pod. Upload: into `head -c N | sha256sum`. With a TTY both \
              ends are raw (`stty raw -echo`; kubectl runs under `script`). Every run's bytes \
              are checked with sha256. The webshell client acknowledges output at once, like a \
-             browser that renders instantly. MB/s = 10^6 bytes per second.",
-            size >> 20
+             browser that renders instantly. MB/s = 10^6 bytes per second. For the downloads \
+             through webshell and directly, where the CPU went during each run: each process's \
+             user + system time per MB moved, and the machine's idle time (of {} cores: {}%).",
+            size >> 20,
+            cores(),
+            cores() * 100,
         ),
         rows,
         checks,

@@ -257,6 +257,28 @@ fn frontend_metric(browser: Option<&Value>, dist: &Path) -> anyhow::Result<Metri
             summary: s,
         });
     }
+    for (key, label) in [
+        (
+            "first_prompt_socket_ms",
+            "… of which: navigation until the terminal's socket opens (page, wasm, REST)",
+        ),
+        (
+            "first_prompt_output_ms",
+            "… of which: socket opening until its first frame (upgrade, exec start)",
+        ),
+        (
+            "first_prompt_drawn_ms",
+            "… of which: first frame until the prompt is on screen",
+        ),
+    ] {
+        if let Some(ms) = samples(browser, "dom", key) {
+            rows.push(Row {
+                label: label.into(),
+                unit: "ms".into(),
+                summary: Summary::of(&ms),
+            });
+        }
+    }
     for (project, key, label) in [
         (
             "dom",
@@ -291,7 +313,8 @@ fn frontend_metric(browser: Option<&Value>, dist: &Path) -> anyhow::Result<Metri
              preloaded font face), and apart from it the addons it loads after the terminal \
              opens ({}). Browser \
              figures from e2e/bench/browser.bench.mjs in Debian's Chromium (headless): from \
-             navigation to the first prompt on screen, and the rate xterm.js takes `cat` \
+             navigation to the first prompt on screen (the page's own clock, from navigation \
+             start to the first animation frame whose rows end in a prompt), and the rate xterm.js takes `cat` \
              output, read from the screen (DOM renderer) and from the socket (both renderers: \
              the page acknowledges output once xterm.js has processed it).",
             parts.join(", ")
