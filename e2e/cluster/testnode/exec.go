@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,8 +28,12 @@ const (
 	// firstResizeWait bounds the wait for the client's terminal size, so the
 	// first prompt is drawn at the right width.
 	firstResizeWait = time.Second
-	// drainWait bounds how long output is drained after the process exits.
+	// drainWait bounds how long output may make no progress once the process
+	// exited (a background child may hold the PTY or pipe open for ever); while
+	// the client keeps taking it, everything written is delivered, up to
+	// drainCap.
 	drainWait = time.Second
+	drainCap  = time.Minute
 )
 
 // RunInContainer runs cmd in the container for kubectl exec.
@@ -85,10 +90,11 @@ func runTTY(ctx context.Context, cmd *exec.Cmd, aio api.AttachIO) error {
 		go func() { _, _ = io.Copy(ptmx, in) }()
 	}
 	outDone := make(chan struct{})
+	moved := &progress{}
 	go func() {
 		defer close(outDone)
 		if out := aio.Stdout(); out != nil {
-			_, _ = io.Copy(out, ptmx)
+			_, _ = io.Copy(moved.writer(out), ptmx)
 		} else {
 			_, _ = io.Copy(io.Discard, ptmx)
 		}
@@ -96,10 +102,7 @@ func runTTY(ctx context.Context, cmd *exec.Cmd, aio api.AttachIO) error {
 
 	werr := waitOrHangUp(ctx, cmd)
 	// The output ends (EIO) once no process holds the PTY any more.
-	select {
-	case <-outDone:
-	case <-time.After(drainWait):
-	}
+	moved.drain(outDone)
 	return asExecResult(werr)
 }
 
@@ -124,6 +127,7 @@ func runPipes(ctx context.Context, cmd *exec.Cmd, aio api.AttachIO) error {
 		}
 	}()
 	var copies sync.WaitGroup
+	moved := &progress{}
 	outPipe := func(w io.Writer) (*os.File, error) {
 		if w == nil {
 			return nil, nil // exec opens /dev/null
@@ -134,7 +138,7 @@ func runPipes(ctx context.Context, cmd *exec.Cmd, aio api.AttachIO) error {
 		}
 		childEnds = append(childEnds, wr)
 		copies.Add(1)
-		go func() { defer copies.Done(); defer r.Close(); _, _ = io.Copy(w, r) }()
+		go func() { defer copies.Done(); defer r.Close(); _, _ = io.Copy(moved.writer(w), r) }()
 		return wr, nil
 	}
 	stdout, err := outPipe(nilIfNil(aio.Stdout()))
@@ -184,8 +188,52 @@ func runPipes(ctx context.Context, cmd *exec.Cmd, aio api.AttachIO) error {
 	if stdinW != nil {
 		closeStdin.Do(func() { _ = stdinW.Close() })
 	}
-	waitTimeout(&copies, drainWait)
+	copied := make(chan struct{})
+	go func() { copies.Wait(); close(copied) }()
+	moved.drain(copied)
 	return asExecResult(werr)
+}
+
+// progress records when output last moved, so that draining it after the
+// process exits stops only once it stalls, not while a slow client still takes
+// it (a fixed deadline cut off the tail of a large download).
+type progress struct{ last atomic.Int64 }
+
+func (p *progress) writer(w io.Writer) io.Writer {
+	p.last.Store(time.Now().UnixNano())
+	return progressWriter{w, p}
+}
+
+// drain waits for done while output keeps moving: at most drainWait without
+// progress, and drainCap in all.
+func (p *progress) drain(done <-chan struct{}) {
+	p.last.CompareAndSwap(0, time.Now().UnixNano())
+	deadline := time.After(drainCap)
+	tick := time.NewTicker(drainWait / 10)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-deadline:
+			return
+		case <-tick.C:
+			if time.Since(time.Unix(0, p.last.Load())) > drainWait {
+				return
+			}
+		}
+	}
+}
+
+type progressWriter struct {
+	w io.Writer
+	p *progress
+}
+
+func (pw progressWriter) Write(b []byte) (int, error) {
+	n, err := pw.w.Write(b)
+	pw.p.last.Store(time.Now().UnixNano())
+	return n, err
 }
 
 // nilIfNil turns a typed nil writer into an untyped nil interface.
