@@ -194,20 +194,23 @@ func runPipes(ctx context.Context, cmd *exec.Cmd, aio api.AttachIO) error {
 	return asExecResult(werr)
 }
 
-// progress records when output last moved, so that draining it after the
-// process exits stops only once it stalls, not while a slow client still takes
-// it (a fixed deadline cut off the tail of a large download).
-type progress struct{ last atomic.Int64 }
+// progress tells a stalled output from a slow client: after the process exits,
+// output is drained while a write to the client is under way (the client is
+// slow, not gone: a fixed deadline cut off the tail of a large download) or
+// while the reads still find output; it stops once the pipe has been idle for
+// drainWait (a background child holding it open), and after drainCap in all.
+type progress struct {
+	last    atomic.Int64 // when a write last ended, or the drain began (UnixNano)
+	writing atomic.Int32 // writes under way
+}
 
 func (p *progress) writer(w io.Writer) io.Writer {
-	p.last.Store(time.Now().UnixNano())
 	return progressWriter{w, p}
 }
 
-// drain waits for done while output keeps moving: at most drainWait without
-// progress, and drainCap in all.
+// drain waits for done as the type's comment says.
 func (p *progress) drain(done <-chan struct{}) {
-	p.last.CompareAndSwap(0, time.Now().UnixNano())
+	p.last.Store(time.Now().UnixNano())
 	deadline := time.After(drainCap)
 	tick := time.NewTicker(drainWait / 10)
 	defer tick.Stop()
@@ -218,7 +221,8 @@ func (p *progress) drain(done <-chan struct{}) {
 		case <-deadline:
 			return
 		case <-tick.C:
-			if time.Since(time.Unix(0, p.last.Load())) > drainWait {
+			idle := time.Since(time.Unix(0, p.last.Load())) > drainWait
+			if p.writing.Load() == 0 && idle {
 				return
 			}
 		}
@@ -231,8 +235,10 @@ type progressWriter struct {
 }
 
 func (pw progressWriter) Write(b []byte) (int, error) {
+	pw.p.writing.Add(1)
 	n, err := pw.w.Write(b)
 	pw.p.last.Store(time.Now().UnixNano())
+	pw.p.writing.Add(-1)
 	return n, err
 }
 
