@@ -25,42 +25,7 @@ const NOT_BUILT: &str = "<!doctype html><title>webshell</title>\
 pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
     if let Some(file) = Spa::get(path).filter(|_| !path.is_empty()) {
-        let mime = mime_guess::from_path(path).first_or_octet_stream();
-        // A name with a content hash never changes: cached for good. Any other name (index.html,
-        // the xterm.js module builds and the fonts, which keep their names because imports,
-        // meta tags and CSS name them) is revalidated with its ETag on every use, so a new
-        // release is picked up at once. By hand: rust-embed already holds each file's SHA-256,
-        // and tower-http's ServeDir (which would do conditional requests) serves a folder.
-        let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..16]));
-        let cache = if fingerprinted(path) {
-            "public, max-age=31536000, immutable"
-        } else {
-            "no-cache"
-        };
-        let etag_header = HeaderValue::from_str(&etag).ok();
-        let fresh = headers
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-        let mut response = if fresh {
-            StatusCode::NOT_MODIFIED.into_response()
-        } else {
-            (
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_str(mime.as_ref())
-                        .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-                )],
-                file.data,
-            )
-                .into_response()
-        };
-        let response_headers = response.headers_mut();
-        response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-        if let Some(etag) = etag_header {
-            response_headers.insert(header::ETAG, etag);
-        }
-        return response;
+        return serve_file(path, file, &headers);
     }
     // Only the app's own routes get index.html; a missing asset is a plain 404.
     let first = path.split('/').next().unwrap_or_default();
@@ -71,6 +36,41 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
         Some(index) => ([(header::CACHE_CONTROL, "no-cache")], Html(index.data)).into_response(),
         None => (StatusCode::SERVICE_UNAVAILABLE, Html(NOT_BUILT)).into_response(),
     }
+}
+
+/// One embedded file, with its caching policy. A name with a content hash never changes:
+/// cached for good. Any other name (the xterm.js module builds and the fonts, which keep their
+/// names because imports, meta tags and CSS name them) is revalidated with its ETag on every
+/// use, so a new release is picked up at once. By hand: rust-embed already holds each file's
+/// SHA-256, and tower-http's ServeDir (which would answer conditional requests) serves a folder.
+fn serve_file(path: &str, file: rust_embed::EmbeddedFile, headers: &HeaderMap) -> Response {
+    // Hex, not base64: an ETag that differs only in case would be a different tag.
+    let hash = file.metadata.sha256_hash();
+    let hex: String = hash[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let etag = format!("\"{hex}\"");
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mime = mime_guess::from_path(path).first_or_octet_stream();
+        let content_type = HeaderValue::from_str(mime.as_ref())
+            .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+        ([(header::CONTENT_TYPE, content_type)], file.data).into_response()
+    };
+    let cache = if fingerprinted(path) {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    let response_headers = response.headers_mut();
+    response_headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if let Ok(etag) = HeaderValue::from_str(&etag) {
+        response_headers.insert(header::ETAG, etag);
+    }
+    response
 }
 
 /// Whether trunk put a content hash in this file name: `name-<hex>.ext`, or `name-<hex>_bg.wasm`
@@ -84,10 +84,6 @@ fn fingerprinted(path: &str) -> bool {
     stem.rsplit_once('-').is_some_and(|(_, hash)| {
         (12..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

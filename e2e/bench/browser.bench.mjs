@@ -115,8 +115,7 @@ test.afterAll(({}, testInfo) => {
   for (const key of Object.keys(results)) delete results[key];
 });
 
-test('navigation to the first prompt', async ({ browser }, testInfo) => {
-  test.skip(testInfo.project.name !== 'dom', 'the first prompt is drawn before WebGL loads');
+test('navigation to the first prompt', async ({ browser }) => {
   for (let i = 0; i < reps; i++) {
     // A fresh context each time: nothing cached, as on a first visit.
     const { context, page } = await signedIn(browser);
