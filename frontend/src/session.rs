@@ -15,8 +15,8 @@
 use std::collections::VecDeque;
 
 use webshell_protocol::{
-    ClientFrame, DecodeError, ErrorKind, Frame, INPUT_WINDOW, MAX_STDIN_CHUNK, ServerFrame,
-    TermSize, Version, close_code,
+    ACK_EVERY, ClientFrame, DecodeError, ErrorKind, Frame, INPUT_WINDOW, MAX_STDIN_CHUNK,
+    ServerFrame, TermSize, Version, close_code,
 };
 
 use crate::status::TerminalStatus;
@@ -44,9 +44,6 @@ pub enum Action {
     /// Send these frames (stdin the input window now has room for).
     Send(Vec<Vec<u8>>),
 }
-
-/// Acknowledge output once this much was processed, or when nothing is left to process.
-pub const ACK_EVERY: u32 = 64 * 1024;
 
 /// Protocol state of one session.
 #[derive(Debug)]

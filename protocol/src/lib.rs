@@ -33,8 +33,8 @@
 //! - **Output.** The server has at most [`OUTPUT_WINDOW`] bytes of `Stdout`/`Stderr` payload
 //!   out that the client has not acknowledged, and stops reading the process's output until
 //!   `Ack`s make room. The client acks once its terminal has *processed* the bytes (xterm.js's
-//!   write callback), and at the latest when it has nothing left to process, so a trickle of
-//!   small outputs never stalls the window.
+//!   write callback): every [`ACK_EVERY`] bytes, and at the latest when it has nothing left to
+//!   process, so a trickle of small outputs never stalls the window.
 //! - **Input.** The client has at most [`INPUT_WINDOW`] bytes of `Stdin` payload out that the
 //!   server has not acknowledged with `StdinAck` (sent once the bytes were written to the
 //!   process). A large paste is sent in chunks of at most [`MAX_STDIN_CHUNK`] as acks arrive,
@@ -103,6 +103,11 @@ pub const PROTOCOL_VERSION: u16 = 2;
 /// v2: the most `Stdout`/`Stderr` payload bytes the server has out unacknowledged. Under the
 /// xterm.js guide's 500 KB, where a terminal starts to lag behind its input.
 pub const OUTPUT_WINDOW: u32 = 256 * 1024;
+/// v2: how much processed output a client acknowledges in one `Ack` while more is still being
+/// processed (it acks the rest as soon as nothing is left). A quarter of [`OUTPUT_WINDOW`]:
+/// the server never waits on a whole window, and a flood costs one `Ack` per 64 KiB, not one
+/// per frame.
+pub const ACK_EVERY: u32 = OUTPUT_WINDOW / 4;
 /// v2: the most `Stdin` payload bytes a client has out unacknowledged.
 pub const INPUT_WINDOW: u32 = 256 * 1024;
 /// The largest `Stdin` payload a client puts in one frame; a paste is split into these.

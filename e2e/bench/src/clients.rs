@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::AttachParams;
@@ -16,7 +16,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use webshell_protocol::{
-    ClientFrame, Frame, INPUT_WINDOW, MAX_STDIN_CHUNK, SUBPROTOCOL, ServerFrame, TermSize,
+    ACK_EVERY, ClientFrame, Frame, INPUT_WINDOW, MAX_STDIN_CHUNK, SUBPROTOCOL, ServerFrame,
+    TermSize,
 };
 
 /// Which client.
@@ -109,6 +110,7 @@ impl Target {
     ) -> anyhow::Result<()> {
         let mut socket = self.open_webshell(script, tty).await?;
         let (mut sent, mut in_flight, mut ready) = (0usize, 0u32, false);
+        let mut acks = Acks::default();
         let mut closed = input.is_empty();
         loop {
             while ready && sent < input.len() && in_flight < INPUT_WINDOW {
@@ -134,9 +136,7 @@ impl Target {
                 ServerFrame::Stdout(b) | ServerFrame::Stderr(b) => {
                     ready = true;
                     sink(&b);
-                    // Rendered at once, acknowledged at once: the browser's best case.
-                    let ack = ClientFrame::Ack(b.len() as u32).to_bytes();
-                    socket.send(Message::Binary(ack.into())).await?;
+                    acks.processed(&mut socket, b.len()).await?;
                 }
                 ServerFrame::StdinAck(n) => in_flight -= n,
                 ServerFrame::Exit { code: 0, .. } => return Ok(()),
@@ -171,7 +171,7 @@ impl Target {
         })
         .to_bytes();
         socket.send(Message::Binary(size.into())).await?;
-        Ok(socket)
+        Ok(socket.peekable())
     }
 
     /// A direct kube-rs exec of `script` on the pod; with a TTY, sized 200x50 first, as a
@@ -327,9 +327,36 @@ async fn read_to_end(
     }
 }
 
-/// A protocol client's socket.
-pub type WsClient =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+/// A protocol client's socket; peekable, to see whether more output has already arrived.
+pub type WsClient = futures::stream::Peekable<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+>;
+
+/// Acknowledges output as the browser does ([`ACK_EVERY`]): every 64 KiB processed, and as
+/// soon as nothing that has arrived is left to process. This client processes output the
+/// moment it arrives, the browser's best case; during a flood it batches its acks as a
+/// browser does, rather than costing the server one `Ack` per frame.
+#[derive(Default)]
+pub struct Acks {
+    processed: u32,
+}
+
+impl Acks {
+    /// `n` bytes of output were processed.
+    pub async fn processed(&mut self, socket: &mut WsClient, n: usize) -> anyhow::Result<()> {
+        self.processed = self.processed.saturating_add(n as u32);
+        let more_arrived = std::pin::Pin::new(&mut *socket)
+            .peek()
+            .now_or_never()
+            .flatten()
+            .is_some();
+        if self.processed >= ACK_EVERY || !more_arrived {
+            let ack = ClientFrame::Ack(std::mem::take(&mut self.processed)).to_bytes();
+            socket.send(Message::Binary(ack.into())).await?;
+        }
+        Ok(())
+    }
+}
 
 fn encode(s: &str) -> String {
     s.bytes()

@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 use webshell_protocol::{ClientFrame, Frame, ServerFrame};
 
-use crate::clients::{Target, Via, WsClient};
+use crate::clients::{Acks, Target, Via, WsClient};
 use crate::profile::{self, CpuClock};
 use crate::stats::Summary;
 
@@ -526,8 +526,9 @@ async fn throughput(
              clients interleaved on the same pod. Download: `cat` of a file of /dev/urandom \
              bytes prepared on the pod. Upload: into `head -c N | sha256sum`. With a TTY both \
              ends are raw (`stty raw -echo`; kubectl runs under `script`). Every run's bytes \
-             are checked with sha256. The webshell client acknowledges output at once, like a \
-             browser that renders instantly. MB/s = 10^6 bytes per second. For the downloads \
+             are checked with sha256. The webshell client processes output at once, like a \
+             browser that renders instantly, and acknowledges it as the browser does: every \
+             64 KiB, and whenever nothing more has arrived. MB/s = 10^6 bytes per second. For the downloads \
              through webshell and directly, where the CPU went during each run: each process's \
              user + system time per MB moved, and the machine's idle time (of {} cores: {}%).",
             size >> 20,
@@ -733,6 +734,7 @@ async fn flood_reader(
     moved: Arc<AtomicU64>,
 ) -> anyhow::Result<()> {
     let mut socket = target.open_webshell("yes", true).await?;
+    let mut acks = Acks::default();
     while !stop.load(Ordering::Relaxed) {
         let Some(message) = socket.next().await else {
             break;
@@ -741,10 +743,10 @@ async fn flood_reader(
             && let ServerFrame::Stdout(out) = ServerFrame::from_bytes(&b)?
         {
             moved.fetch_add(out.len() as u64, Ordering::Relaxed);
-            ack(&mut socket, out.len()).await?;
+            acks.processed(&mut socket, out.len()).await?;
         }
     }
-    let _ = socket.close(None).await;
+    let _ = socket.get_mut().close(None).await;
     Ok(())
 }
 
@@ -848,7 +850,7 @@ async fn memory(server: &ServerProc, target: &Target, sizes: &Sizes) -> anyhow::
     let loaded = server.rss_kib();
     let per = (loaded.saturating_sub(baseline)) as f64 / sockets.len() as f64;
     for mut s in sockets {
-        let _ = s.close(None).await;
+        let _ = s.get_mut().close(None).await;
     }
     Ok(Metric {
         id: "3".into(),
@@ -1063,14 +1065,15 @@ async fn ctrl_c_floor(target: &Target, smoke: bool) -> anyhow::Result<Metric> {
 async fn ctrl_c_webshell(target: &Target) -> anyhow::Result<(f64, f64)> {
     let mut socket = target.open_webshell(MARKED_BASH, true).await?;
     let mut seen = Vec::new();
-    let read = async |socket: &mut WsClient, seen: &mut Vec<u8>| -> anyhow::Result<usize> {
+    let mut acks = Acks::default();
+    let mut read = async |socket: &mut WsClient, seen: &mut Vec<u8>| -> anyhow::Result<usize> {
         loop {
             let message = socket.next().await.context("closed")??;
             let Message::Binary(b) = message else {
                 continue;
             };
             if let ServerFrame::Stdout(out) = ServerFrame::from_bytes(&b)? {
-                ack(socket, out.len()).await?;
+                acks.processed(socket, out.len()).await?;
                 // The end of the frame: the prompt comes last.
                 seen.extend_from_slice(&out[out.len().saturating_sub(4096)..]);
                 return Ok(out.len());
@@ -1102,7 +1105,7 @@ async fn ctrl_c_webshell(target: &Target) -> anyhow::Result<(f64, f64)> {
         }
         pace.took(n).await;
     }
-    let _ = socket.close(None).await;
+    let _ = socket.get_mut().close(None).await;
     Ok((pressed.elapsed().as_secs_f64() * 1000.0, after as f64 / 1e6))
 }
 
@@ -1207,13 +1210,14 @@ fn cores() -> usize {
 /// 5: a flood to a client that stops reading.
 async fn flood(server: &ServerProc, target: &Target, sizes: &Sizes) -> anyhow::Result<Metric> {
     let mut socket = target.open_webshell("yes", true).await?;
+    let mut acks = Acks::default();
     // Read and acknowledge for a second, then stop reading altogether.
     let until = Instant::now() + Duration::from_secs(1);
     while Instant::now() < until {
         if let Some(Ok(Message::Binary(b))) = socket.next().await
             && let ServerFrame::Stdout(out) = ServerFrame::from_bytes(&b)?
         {
-            ack(&mut socket, out.len()).await?;
+            acks.processed(&mut socket, out.len()).await?;
         }
     }
     let before = server.rss_kib();
@@ -1227,7 +1231,7 @@ async fn flood(server: &ServerProc, target: &Target, sizes: &Sizes) -> anyhow::R
     // Everything upstream has filled by now: what each leg's sockets hold is what a client
     // that resumes reading (or presses Ctrl-C) still gets before anything newer.
     let queued = profile::socket_queues(&path_legs(server, target).await?)?;
-    let _ = socket.close(None).await;
+    let _ = socket.get_mut().close(None).await;
     Ok(Metric {
         id: "5".into(),
         title: "Flood to a client that stops reading".into(),
