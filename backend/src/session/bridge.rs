@@ -409,10 +409,14 @@ impl OutputPump<'_> {
                 }
                 Ok(n) => n,
             };
+            // Gathered here, after the select and not inside `read_chunk`: the select drops
+            // the read that loses the race, and one dropped halfway through gathering would
+            // take the bytes it had already read with it.
             let (reader, buf, size): (&mut (dyn AsyncRead + Send + Unpin), _, _) = match which {
                 Output::Stdout => (&mut *stdout, &mut out_buf, &mut out_size),
                 Output::Stderr => match stderr.as_mut() {
                     Some(reader) => (&mut **reader, &mut err_buf, &mut err_size),
+                    // Not reached: stderr is only read while it is there.
                     None => continue,
                 },
             };

@@ -528,9 +528,10 @@ async fn throughput(
              ends are raw (`stty raw -echo`; kubectl runs under `script`). Every run's bytes \
              are checked with sha256. The webshell client processes output at once, like a \
              browser that renders instantly, and acknowledges it as the browser does: every \
-             64 KiB, and whenever nothing more has arrived. MB/s = 10^6 bytes per second. For the downloads \
-             through webshell and directly, where the CPU went during each run: each process's \
-             user + system time per MB moved, and the machine's idle time (of {} cores: {}%).",
+             64 KiB, and whenever nothing more has arrived. MB/s = 10^6 bytes per second. For \
+             the downloads through webshell and directly, where the CPU went during each run: \
+             each process's user + system time per MB moved, and the machine's idle time (of \
+             {} cores: {}%).",
             size >> 20,
             cores(),
             cores() * 100,
