@@ -31,6 +31,8 @@ pub enum Via {
     Direct,
     /// (c) kubectl exec.
     Kubectl,
+    /// (d) a direct kube-rs exec through a TCP relay ([`crate::relay`]): the floor for any hop.
+    Relayed,
 }
 
 impl Via {
@@ -40,6 +42,7 @@ impl Via {
             Via::Webshell => "webshell",
             Via::Direct => "direct kube-rs",
             Via::Kubectl => "kubectl",
+            Via::Relayed => "direct kube-rs through a TCP relay",
         }
     }
 }
@@ -53,6 +56,8 @@ pub struct Target {
     pub cookie: String,
     /// A kube-rs client as admin.
     pub pods: Api<Pod>,
+    /// The same, through a TCP relay to the API server.
+    pub relayed: Api<Pod>,
     /// The kubectl binary.
     pub kubectl: String,
     /// The test kubeconfig.
@@ -92,7 +97,14 @@ impl Target {
         };
         match via {
             Via::Webshell => self.webshell(script, tty, input, &mut sink).await?,
-            Via::Direct => self.direct(script, tty, input, &mut sink).await?,
+            Via::Direct => {
+                self.direct(&self.pods, script, tty, input, &mut sink)
+                    .await?
+            }
+            Via::Relayed => {
+                self.direct(&self.relayed, script, tty, input, &mut sink)
+                    .await?
+            }
             Via::Kubectl => self.kubectl(script, tty, input, &mut sink).await?,
         }
         Ok(Ran {
@@ -181,23 +193,12 @@ impl Target {
         script: &str,
         params: &AttachParams,
     ) -> anyhow::Result<kube::api::AttachedProcess> {
-        let mut process = self
-            .pods
-            .exec(&self.pod, ["sh", "-c", script], params)
-            .await?;
-        if params.tty {
-            let mut size = process.terminal_size().context("terminal size")?;
-            size.send(kube::api::TerminalSize {
-                width: 200,
-                height: 50,
-            })
-            .await?;
-        }
-        Ok(process)
+        exec_sized(&self.pods, &self.pod, script, params).await
     }
 
     async fn direct(
         &self,
+        pods: &Api<Pod>,
         script: &str,
         tty: bool,
         input: &[u8],
@@ -212,7 +213,7 @@ impl Target {
             .max_stdin_buf_size(64 * 1024)
             .max_stdout_buf_size(64 * 1024)
             .max_stderr_buf_size(64 * 1024);
-        let mut process = self.exec_direct(script, &params).await?;
+        let mut process = exec_sized(pods, &self.pod, script, &params).await?;
         let stdin = process.stdin().context("stdin")?;
         let mut stdout = process.stdout().context("stdout")?;
         let status = process.take_status().context("status")?;
@@ -372,4 +373,24 @@ fn encode(s: &str) -> String {
 
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// A kube-rs exec of `script` on `pod`; with a TTY, sized 200x50 first, as a terminal client
+/// (and webshell) does.
+async fn exec_sized(
+    pods: &Api<Pod>,
+    pod: &str,
+    script: &str,
+    params: &AttachParams,
+) -> anyhow::Result<kube::api::AttachedProcess> {
+    let mut process = pods.exec(pod, ["sh", "-c", script], params).await?;
+    if params.tty {
+        let mut size = process.terminal_size().context("terminal size")?;
+        size.send(kube::api::TerminalSize {
+            width: 200,
+            height: 50,
+        })
+        .await?;
+    }
+    Ok(process)
 }

@@ -9,6 +9,7 @@
 mod clients;
 mod metrics;
 mod profile;
+mod relay;
 mod report;
 mod stats;
 
