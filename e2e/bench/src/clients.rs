@@ -1,8 +1,9 @@
-//! The three ways to run a command in a pod that the suite compares:
+//! The ways to run a command in a pod that the suite compares:
 //! (a) webshell, through its socket, with a client that speaks the product protocol and
 //!     acknowledges output like the browser;
 //! (b) a direct kube-rs exec against the API server (the same buffer sizes webshell uses);
-//! (c) `kubectl exec`, under a pseudo-terminal (`script`) when a TTY is wanted.
+//! (c) `kubectl exec`, under a pseudo-terminal (`script`) when a TTY is wanted;
+//! (d) for throughput, (b) through a TCP relay ([`crate::relay`]): the floor for any hop.
 
 use std::process::Stdio;
 use std::time::Instant;
