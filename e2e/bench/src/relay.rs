@@ -9,7 +9,6 @@
 
 use std::net::SocketAddr;
 
-use anyhow::Context;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -35,7 +34,7 @@ impl Relay {
                 while connections.try_join_next().is_some() {}
                 connections.spawn(async move {
                     if let Err(e) = relay(client, upstream).await {
-                        eprintln!("bench: relay connection failed: {e:#}");
+                        eprintln!("bench: relay connection failed: {e}");
                     }
                 });
             }
@@ -50,12 +49,21 @@ impl Drop for Relay {
     }
 }
 
-async fn relay(mut client: TcpStream, upstream: SocketAddr) -> anyhow::Result<()> {
-    let mut server = TcpStream::connect(upstream)
-        .await
-        .context("connecting to the API server")?;
+async fn relay(mut client: TcpStream, upstream: SocketAddr) -> std::io::Result<()> {
+    let mut server = TcpStream::connect(upstream).await?;
     client.set_nodelay(true)?;
     server.set_nodelay(true)?;
-    tokio::io::copy_bidirectional_with_sizes(&mut client, &mut server, BUFFER, BUFFER).await?;
-    Ok(())
+    match tokio::io::copy_bidirectional_with_sizes(&mut client, &mut server, BUFFER, BUFFER).await {
+        // A client that closes its exec connection while the API server still sends (the
+        // status came, the rest is the close handshake) is the usual end, not a failure.
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+            ) =>
+        {
+            Ok(())
+        }
+        other => other.map(drop),
+    }
 }
