@@ -4,8 +4,6 @@
 //!   [`ProcessLauncher`] once the terminal size is known;
 //! - [`bridge`]: the two pumps (input and output) and the writer, flow-controlled;
 //! - [`kube`]: the launcher for the pod `exec` subresource (kube-rs);
-//! - [`remote_command`]: the exec socket itself, and [`demux`], which splits its output
-//!   frames into stdout and stderr readers;
 //! - [`probe`]: the shell probe, a wrapper around the launcher that picks bash or sh;
 //! - [`error`]: every way a session ends early, with its close code.
 //!
@@ -19,7 +17,6 @@
 //! [`RemoteProcess`] dropped, which ends the remote process.
 
 pub mod bridge;
-pub mod demux;
 pub mod error;
 pub mod kube;
 pub mod port;

@@ -6,9 +6,8 @@
 //! - kube-rs opens the socket with tungstenite's default 128 KiB read buffer and offers no way
 //!   to change it: 124 KiB of every idle terminal's ~240 KiB (massif, 20 sessions);
 //! - kube-rs moves both directions in one loop, so while a stdout write waits, stdin does
-//!   too. Here a writer task owns the sending half, and output is read from the receiving half
-//!   by the session's output pump itself ([`super::demux`]): Ctrl-C goes out even while output
-//!   waits for the browser.
+//!   too. Here a reader task and a writer task own one half each: Ctrl-C goes out even while
+//!   output waits for the browser.
 //!
 //! The HTTP part (URL, query, authentication, timeouts) stays kube-rs's: the request comes from
 //! `kube::core::Request` and goes through the caller's `kube::Client`; only the upgrade and the
@@ -23,14 +22,14 @@ use futures::{FutureExt, SinkExt, StreamExt};
 use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
-use tokio::io::{AsyncReadExt, DuplexStream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tokio::sync::oneshot;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use webshell_protocol::TermSize;
 
-use super::demux::{self, Piece};
 use super::kube::outcome_of;
 use super::port::{Announce, RemoteProcess, ResizeSink};
 use crate::error::{AppError, classify};
@@ -52,7 +51,7 @@ const CLOSE: u8 = 255;
 const V5: &str = "v5.channel.k8s.io";
 const V4: &str = "v4.channel.k8s.io";
 
-/// The stdin pipe between the bridge and the writer task: enough for a full stdin chunk.
+/// Pipe sizes between the socket tasks and the bridge: enough for a full read of either side.
 const PIPE: usize = 64 * 1024;
 /// The socket's initial read buffer; it grows for large frames.
 const READ_BUFFER: usize = 4 * 1024;
@@ -166,9 +165,8 @@ async fn refusal(response: http::Response<kube::client::Body>) -> StartError {
 
 type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
-/// Splits the socket: a writer task sends stdin and resizes from a pipe, and output is read
-/// from the socket's receiving half on demand, by whoever reads the process's stdout and stderr
-/// ([`demux`]).
+/// Splits the socket into a reader task (stdout, stderr, status) and a writer task (stdin,
+/// resizes), connected to the bridge by pipes.
 fn attach_tasks(
     socket: Socket,
     tty: bool,
@@ -178,49 +176,34 @@ fn attach_tasks(
 ) -> RemoteProcess {
     let (sink, stream) = socket.split();
     let (stdin_ours, stdin_theirs) = tokio::io::duplex(PIPE);
+    let (stdout_theirs, stdout_ours) = tokio::io::duplex(PIPE);
+    let (stderr_theirs, stderr_ours) = if tty {
+        (None, None)
+    } else {
+        let (theirs, ours) = tokio::io::duplex(PIPE);
+        (Some(theirs), Some(ours))
+    };
     let (resize_tx, resize_rx) = mpsc::channel::<TermSize>(4);
+    let (status_tx, status_rx) = oneshot::channel();
     let first_size = tty.then_some(size);
     let writer = tokio::spawn(write_loop(sink, stdin_theirs, resize_rx, first_size, v5));
-    let (stdout, stderr, status) = demux::split(stream.map(piece), !tty);
-    // The outcome owns the writer task (and the readers own the receiving half): dropping the
-    // process (the session ends, polled or not) drops the socket and ends the remote process.
-    let tasks = AbortOnDrop(vec![writer.abort_handle()]);
+    let reader = tokio::spawn(read_loop(stream, stdout_theirs, stderr_theirs, status_tx));
+    // The outcome owns both tasks: dropping it (the session ends, polled or not) aborts them,
+    // which drops the socket and ends the remote process.
+    let tasks = AbortOnDrop(vec![writer.abort_handle(), reader.abort_handle()]);
     let outcome = async move {
         let _tasks = tasks;
-        let status = status.await.ok().flatten();
-        outcome_of(status.and_then(|json| serde_json::from_slice::<Status>(&json).ok()))
+        outcome_of(status_rx.await.ok().flatten())
     }
     .boxed();
     let resize: Option<ResizeSink> = tty.then(|| Box::pin(resize_tx.sink_map_err(|_| ())) as _);
     RemoteProcess {
         stdin: Some(Box::new(stdin_ours)),
-        stdout: Box::new(stdout),
-        stderr: stderr.map(|r| Box::new(r) as _),
+        stdout: Box::new(stdout_ours),
+        stderr: stderr_ours.map(|r| Box::new(r) as _),
         resize,
         outcome,
         command: Announce::Now(command),
-    }
-}
-
-/// What one received message carries. An error ends the stream, like its end.
-fn piece(message: Result<Message, tokio_tungstenite::tungstenite::Error>) -> Piece {
-    let Ok(Message::Binary(mut frame)) = message else {
-        return if message.is_err() {
-            Piece::End
-        } else {
-            Piece::Other
-        };
-    };
-    if frame.is_empty() {
-        return Piece::Other;
-    }
-    let channel = frame[0];
-    let payload = frame.split_off(1);
-    match channel {
-        STDOUT => Piece::Stdout(payload),
-        STDERR => Piece::Stderr(payload),
-        STATUS => Piece::Status(payload),
-        _ => Piece::Other,
     }
 }
 
@@ -284,6 +267,50 @@ fn resize_message(size: TermSize) -> Message {
     frame.push(RESIZE);
     frame.extend_from_slice(json.as_bytes());
     Message::Binary(frame.into())
+}
+
+/// Demultiplexes output into the pipes and delivers the final status. A full stdout pipe stops
+/// this loop, which is backpressure all the way to the container; stdin is unaffected.
+async fn read_loop(
+    mut stream: futures::stream::SplitStream<Socket>,
+    mut stdout: DuplexStream,
+    mut stderr: Option<DuplexStream>,
+    status: oneshot::Sender<Option<Status>>,
+) {
+    let mut last_status = None;
+    while let Some(Ok(message)) = stream.next().await {
+        let Message::Binary(frame) = message else {
+            continue;
+        };
+        let Some((&channel, payload)) = frame.split_first() else {
+            continue;
+        };
+        match channel {
+            STDOUT if stdout.write_all(payload).await.is_err() => break,
+            STDOUT => {}
+            STDERR => match stderr.as_mut() {
+                Some(pipe) => {
+                    if pipe.write_all(payload).await.is_err() {
+                        break;
+                    }
+                }
+                // With a TTY there is no stderr; anything on it is output all the same.
+                None => {
+                    if stdout.write_all(payload).await.is_err() {
+                        break;
+                    }
+                }
+            },
+            STATUS => {
+                last_status = serde_json::from_slice::<Status>(payload).ok();
+            }
+            _ => {}
+        }
+    }
+    // Output is complete: EOF on the pipes, then the status.
+    drop(stdout);
+    drop(stderr);
+    let _ = status.send(last_status);
 }
 
 #[cfg(test)]
