@@ -11,6 +11,7 @@ mod metrics;
 mod profile;
 mod relay;
 mod report;
+mod soak;
 mod stats;
 
 use std::path::PathBuf;
@@ -48,6 +49,28 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },
+    /// Repeats one download through one client and compares every byte with a reference
+    /// (for chasing a rare loss; not part of `./x bench`).
+    Soak {
+        /// The release server binary.
+        #[arg(long)]
+        server_bin: PathBuf,
+        /// The kubectl of the test cluster.
+        #[arg(long)]
+        kubectl: PathBuf,
+        /// The client.
+        #[arg(long, value_enum, default_value_t = clients::Via::Webshell)]
+        via: clients::Via,
+        /// With a TTY (`stty raw -echo` first).
+        #[arg(long)]
+        tty: bool,
+        /// Downloads.
+        #[arg(long, default_value_t = 20)]
+        count: usize,
+        /// Bytes per download.
+        #[arg(long, default_value_t = 256 << 20)]
+        size: usize,
+    },
     /// Writes BENCHMARKS.md from the results.
     Report {
         /// Results of `run`. Given several times, a later file's metric replaces an earlier
@@ -82,6 +105,16 @@ async fn main() -> anyhow::Result<()> {
             std::fs::write(&out, serde_json::to_string_pretty(&results)?)
                 .with_context(|| format!("writing {}", out.display()))?;
             eprintln!("bench: results in {}", out.display());
+        }
+        Command::Soak {
+            server_bin,
+            kubectl,
+            via,
+            tty,
+            count,
+            size,
+        } => {
+            soak::run(&server_bin, &kubectl, via, tty, count, size).await?;
         }
         Command::Report {
             results,

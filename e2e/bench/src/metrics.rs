@@ -93,7 +93,7 @@ pub struct Check {
 }
 
 /// The server under test, a child process.
-struct ServerProc {
+pub(crate) struct ServerProc {
     child: tokio::process::Child,
     pid: u32,
     addr: String,
@@ -169,7 +169,7 @@ impl ServerProc {
     }
 
     /// Stops the server the way an orchestrator does: SIGTERM, then a bounded wait.
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         let _ = tokio::process::Command::new("kill")
             .arg(self.pid.to_string())
             .status()
@@ -259,6 +259,27 @@ async fn relayed_pods() -> anyhow::Result<(Relay, kube::Api<k8s_openapi::api::co
     Ok((relay, pods))
 }
 
+/// Starts the server (its log in `dir`) and the relay, and aims every client at bash-pod.
+pub(crate) async fn bench_target(
+    server_bin: &Path,
+    kubectl: &Path,
+    dir: &Path,
+) -> anyhow::Result<(ServerProc, Target, Relay)> {
+    let kubeconfig = testcluster::kubeconfig_path();
+    let (server, cookie) = ServerProc::start(server_bin, &kubeconfig, dir).await?;
+    let (relay, relayed) = relayed_pods().await?;
+    let target = Target {
+        webshell: server.addr.clone(),
+        cookie,
+        pods: testcluster::demo_pods("admin").await?,
+        relayed,
+        kubectl: kubectl.display().to_string(),
+        kubeconfig: kubeconfig.display().to_string(),
+        pod: "bash-pod".into(),
+    };
+    Ok((server, target, relay))
+}
+
 /// Runs every metric that needs no browser.
 pub async fn run_all(
     server_bin: &Path,
@@ -270,20 +291,9 @@ pub async fn run_all(
     let wanted = |id: &str| only.is_empty() || only.iter().any(|o| o == id);
     let _ = rlimit::increase_nofile_limit(65_536);
     let sizes = Sizes::new(smoke);
-    let kubeconfig = testcluster::kubeconfig_path();
     let dir = std::env::temp_dir().join(format!("webshell-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let (server, cookie) = ServerProc::start(server_bin, &kubeconfig, &dir).await?;
-    let (relay, relayed) = relayed_pods().await?;
-    let target = Target {
-        webshell: server.addr.clone(),
-        cookie,
-        pods: testcluster::demo_pods("admin").await?,
-        relayed,
-        kubectl: kubectl.display().to_string(),
-        kubeconfig: kubeconfig.display().to_string(),
-        pod: "bash-pod".into(),
-    };
+    let (server, target, relay) = bench_target(server_bin, kubectl, &dir).await?;
     let mut metrics = Vec::new();
     if wanted("3") {
         eprintln!("bench: 3 memory per idle session");
