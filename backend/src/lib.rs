@@ -65,14 +65,12 @@ pub fn app(state: AppState) -> Router {
         .route(rest::SIGN_OUT_PATH, post(auth::sign_out))
         .route(rest::OIDC_LOGIN_PATH, get(auth::oidc::login))
         .route(rest::OIDC_CALLBACK_PATH, get(auth::oidc::callback));
-    // The SPA: in `local` mode a visit with the launch secret trades it for the cookie. Only
-    // the SPA is compressed (about 1 MB raw, 0.3 MB gzipped), not the API.
-    let spa = get(assets::serve)
-        .layer::<_, std::convert::Infallible>(from_fn_with_state(
-            state.clone(),
-            auth::local::exchange_secret,
-        ))
-        .layer(tower_http::compression::CompressionLayer::new());
+    // The SPA: in `local` mode a visit with the launch secret trades it for the cookie. It is
+    // sent compressed as the build compressed it (assets.rs); the API's JSON is not.
+    let spa = get(assets::serve).layer::<_, std::convert::Infallible>(from_fn_with_state(
+        state.clone(),
+        auth::local::exchange_secret,
+    ));
     let app = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

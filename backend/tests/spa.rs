@@ -16,19 +16,28 @@ async fn server() -> String {
 
 /// Status line and headers (lowercased) of a GET.
 async fn head_of(addr: &str, path: &str, extra: &str) -> (u16, String) {
+    let (status, head, _body) = response_of(addr, path, extra).await;
+    (status, head)
+}
+
+/// Status line, headers (lowercased) and body of a GET.
+async fn response_of(addr: &str, path: &str, extra: &str) -> (u16, String, Vec<u8>) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.unwrap();
-    let text = String::from_utf8_lossy(&response);
-    let head = text
-        .split("\r\n\r\n")
-        .next()
-        .unwrap_or_default()
-        .to_lowercase();
-    (head[9..12].parse().unwrap(), head)
+    let end = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete head");
+    let head = String::from_utf8_lossy(&response[..end]).to_lowercase();
+    (
+        head[9..12].parse().unwrap(),
+        head,
+        response[end + 4..].to_vec(),
+    )
 }
 
 fn assert_spa_built() {
@@ -88,11 +97,7 @@ async fn hashed_assets_are_cached_for_good_and_named_ones_revalidate_by_etag() {
         "{head}"
     );
     assert!(head.contains("cache-control: no-cache"), "{head}");
-    let etag = head
-        .lines()
-        .find_map(|l| l.strip_prefix("etag: "))
-        .expect("an etag")
-        .to_owned();
+    let etag = etag_of(&head);
     let (status, head) = head_of(&addr, "/xterm.mjs", &format!("If-None-Match: {etag}\r\n")).await;
     assert_eq!(status, 304, "{head}");
     let (status, _) = head_of(&addr, "/xterm.mjs", "If-None-Match: \"stale\"\r\n").await;
@@ -192,12 +197,55 @@ async fn the_launch_secret_is_traded_for_a_cookie_and_dropped_from_the_address()
 }
 
 #[tokio::test]
-async fn assets_are_gzipped_for_browsers_that_accept_it() {
+async fn assets_go_out_as_the_build_compressed_them_in_the_best_coding_the_browser_accepts() {
     assert_spa_built();
     let addr = server().await;
-    let (status, head) = head_of(&addr, "/", "Accept-Encoding: gzip\r\n").await;
+    let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist");
+    let wasm = std::fs::read_dir(&dist)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .find(|n| n.ends_with("_bg.wasm"))
+        .expect("a wasm in frontend/dist");
+    let path = format!("/{wasm}");
+    let mut etags = Vec::new();
+    for (accept, coding, file) in [
+        ("gzip, deflate, br, zstd", Some("br"), format!("{wasm}.br")),
+        ("gzip", Some("gzip"), format!("{wasm}.gz")),
+        ("br;q=0, gzip;q=0.5", Some("gzip"), format!("{wasm}.gz")),
+        ("identity", None, wasm.clone()),
+    ] {
+        let (status, head, body) =
+            response_of(&addr, &path, &format!("Accept-Encoding: {accept}\r\n")).await;
+        assert_eq!(status, 200, "{accept}: {head}");
+        assert!(head.contains("content-type: application/wasm"), "{head}");
+        assert!(head.contains("vary: accept-encoding"), "{head}");
+        match coding {
+            Some(c) => assert!(head.contains(&format!("content-encoding: {c}")), "{head}"),
+            None => assert!(!head.contains("content-encoding"), "{head}"),
+        }
+        let want = std::fs::read(dist.join(&file)).expect("a release build (./x build) writes it");
+        assert!(body == want, "{accept}: not the bytes of {file}");
+        etags.push(etag_of(&head));
+    }
+    // Each coding is its own representation, with its own tag; a tag matches only its own.
+    assert_ne!(etags[0], etags[1]);
+    assert_ne!(etags[1], etags[3]);
+    let br_tag = format!("If-None-Match: {}\r\n", etags[0]);
+    let (status, _) = head_of(&addr, &path, &format!("Accept-Encoding: br\r\n{br_tag}")).await;
+    assert_eq!(status, 304);
+    let (status, _) = head_of(&addr, &path, &format!("Accept-Encoding: gzip\r\n{br_tag}")).await;
     assert_eq!(status, 200);
-    assert!(head.contains("content-encoding: gzip"), "{head}");
+    // The app's page too.
+    let (status, head) = head_of(&addr, "/t/demo/bash-pod/main", "Accept-Encoding: br\r\n").await;
+    assert_eq!(status, 200);
+    assert!(head.contains("content-encoding: br"), "{head}");
+}
+
+fn etag_of(head: &str) -> String {
+    head.lines()
+        .find_map(|l| l.strip_prefix("etag: "))
+        .expect("an etag")
+        .to_owned()
 }
 
 #[tokio::test]

@@ -150,6 +150,13 @@ test('navigation to the first prompt', async ({ browser }) => {
     record('first_prompt_socket_ms', marks.socket);
     record('first_prompt_output_ms', marks.frame - marks.socket);
     record('first_prompt_drawn_ms', marks.prompt - marks.frame);
+    // What crossed the network for it, as Chromium counts it (compressed bodies): the page,
+    // everything it fetched that had arrived by the prompt, and the API's answers.
+    const fetched = await page.evaluate((prompt) => [
+      ...performance.getEntriesByType('navigation'),
+      ...performance.getEntriesByType('resource').filter((e) => e.responseEnd <= prompt),
+    ].reduce((sum, e) => sum + e.encodedBodySize, 0), marks.prompt);
+    record('first_prompt_fetched_kb', fetched / 1000);
     await context.close();
   }
 });

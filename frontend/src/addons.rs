@@ -9,8 +9,8 @@
 //!
 //! An app that embeds [`crate::terminal::Terminal`] may load the script itself instead: a
 //! global that is already there is used at once. With neither, the terminal keeps xterm's
-//! built-in Unicode 6 widths, and without the search addon the search bar says it cannot
-//! search.
+//! built-in Unicode 6 widths, shows URLs as plain text, and without the search addon the
+//! search bar says it cannot search.
 
 use std::cell::RefCell;
 
@@ -18,7 +18,7 @@ use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::xterm::{Search, Terminal, Unicode11, Webgl};
+use crate::xterm::{Search, Terminal, Unicode11, WebLinks, Webgl};
 
 thread_local! {
     /// One load per script and page, shared by every terminal (tabs) that wants it. A list,
@@ -29,18 +29,32 @@ thread_local! {
 /// Draws emoji and other wide characters two cells wide, as the shell's `wcwidth` counts them,
 /// so a line edited with the cursor shows what the shell will run.
 pub fn unicode11(term: &Terminal) {
-    if activate_unicode11(term).is_ok() {
+    activate_soon(term, "webshell-addon:unicode11", activate_unicode11);
+}
+
+/// Makes URLs in the output links that open in a new tab. Without the addon the terminal
+/// still works.
+pub fn web_links(term: &Terminal) {
+    activate_soon(term, "webshell-addon:web-links", |term| {
+        let addon = WebLinks::new()?;
+        term.try_load_addon(&addon)
+    });
+}
+
+/// Runs `activate` on `term` at once if its addon's global is there, else after the script
+/// that `meta` names has run. A script that fails to load leaves the terminal without it.
+fn activate_soon(term: &Terminal, meta: &str, activate: fn(&Terminal) -> Result<(), JsValue>) {
+    if activate(term).is_ok() {
         return;
     }
-    let Some(src) = meta_content("webshell-addon:unicode11") else {
+    let Some(src) = meta_content(meta) else {
         return;
     };
     let loading = script(&src);
     let term = term.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        // A script that failed to load leaves the Unicode 6 widths: the terminal still works.
         if JsFuture::from(loading).await.is_ok() {
-            let _ = activate_unicode11(&term);
+            let _ = activate(&term);
         }
     });
 }

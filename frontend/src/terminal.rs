@@ -19,9 +19,11 @@ use crate::url::{SocketTarget, exec_socket_url};
 /// to reconnect, mount a new `<Terminal/>` (e.g. inside `{move || …}` keyed on the target);
 /// unmounting closes the socket (code 1000) and disposes the terminal.
 ///
-/// The page must load xterm.js and its fit and web-links addons before the wasm starts (their
-/// UMD builds in `<head>`, as `frontend/examples/embed/index.html` does, or the ES module
-/// builds with the shims the SPA uses, `frontend/esm/`) and `xterm.css`.
+/// The page must load xterm.js and its fit addon before the wasm starts (their UMD builds in
+/// `<head>`, as `frontend/examples/embed/index.html` does, or the ES module builds with the
+/// shims the SPA uses, `frontend/esm/`) and `xterm.css`. The web-links addon makes URLs
+/// clickable when the page loads it too (the embed example does; the SPA loads it after the
+/// terminal opens, [`crate::addons`]).
 ///
 /// # Authentication
 ///

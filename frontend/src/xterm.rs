@@ -1,11 +1,12 @@
 //! A thin, hand-written binding to @xterm/xterm 6 and the addons the terminal uses.
 //!
-//! The bindings name globals. `Terminal`, `FitAddon.FitAddon` and `WebLinksAddon.WebLinksAddon`
-//! must exist before the wasm module starts; the deferred addons' (`Unicode11Addon.…`,
-//! `SearchAddon.…`, `WebglAddon.…`) come later ([`crate::addons`]). The UMD builds make them (a page embedding the
-//! component loads those with `<script>` tags in `<head>`); the SPA loads the smaller ES
-//! module builds through shims that set the same globals (`frontend/esm/`, `index.html`). Only the API this crate calls is bound; the upstream typings are
-//! `node_modules/@xterm/xterm/typings/xterm.d.ts`.
+//! The bindings name globals. `Terminal` and `FitAddon.FitAddon` must exist before the wasm
+//! module starts; the deferred addons' (`Unicode11Addon.…`, `WebLinksAddon.…`,
+//! `SearchAddon.…`, `WebglAddon.…`) may come later ([`crate::addons`]). The UMD builds make
+//! them (a page embedding the component loads those with `<script>` tags in `<head>`); the SPA
+//! loads the smaller ES module builds through shims that set the same globals
+//! (`frontend/esm/`, `index.html`). Only the API this crate calls is bound; the upstream
+//! typings are `node_modules/@xterm/xterm/typings/xterm.d.ts`.
 //!
 //! `xterm-js-rs` is not used on purpose: it binds xterm 4 APIs that xterm 6 removed.
 

@@ -15,7 +15,7 @@ use web_sys::{HtmlDivElement, ResizeObserver};
 use crate::clipboard::{self, ClipboardPrefs, ClipboardShortcuts, SharedPrefs};
 use crate::key_bar::CtrlLatch;
 use crate::options::{TerminalOptions, Theme};
-use crate::xterm::{Dimensions, Disposable, Fit, Terminal, WebLinks, Webgl, object};
+use crate::xterm::{Dimensions, Disposable, Fit, Terminal, Webgl, object};
 
 /// A live xterm and its fit addon (cheap to clone: both are JS references).
 #[derive(Debug, Clone)]
@@ -305,12 +305,9 @@ fn mount(
         }
     };
     term.load_addon(&fit);
-    // Clickable URLs are a nicety: without the addon the terminal still works.
-    if let Ok(links) = WebLinks::new() {
-        term.load_addon(&links);
-    }
     term.open(el);
     crate::addons::unicode11(&term);
+    crate::addons::web_links(&term);
     fit.fit();
     set_size.set(Some((term.cols(), term.rows())));
     let on_term_resize = Closure::<dyn FnMut(Dimensions)>::new(move |d: Dimensions| {
