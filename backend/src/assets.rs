@@ -56,12 +56,15 @@ const PRECOMPRESSED: [(&str, &str); 2] = [("br", ".br"), ("gzip", ".gz")];
 /// at once. By hand: rust-embed already holds each file's SHA-256, and tower-http's ServeDir
 /// (which would answer conditional requests and pick precompressed copies) serves a folder.
 fn serve_file(path: &str, headers: &HeaderMap) -> Option<Response> {
-    let plain = Spa::get(path)?;
-    let (file, coding) = PRECOMPRESSED
+    // The plain file is only looked up when no copy is sent (a debug build reads it from disk).
+    let compressed = PRECOMPRESSED
         .iter()
         .filter(|(coding, _)| accepts(headers, coding))
-        .find_map(|(coding, suffix)| Some((Spa::get(&format!("{path}{suffix}"))?, Some(*coding))))
-        .unwrap_or((plain, None));
+        .find_map(|(coding, suffix)| Some((Spa::get(&format!("{path}{suffix}"))?, Some(*coding))));
+    let (file, coding) = match compressed {
+        Some(copy) => copy,
+        None => (Spa::get(path)?, None),
+    };
     // Hex, not base64: an ETag that differs only in case would be a different tag.
     let hash = file.metadata.sha256_hash();
     let hex: String = hash[..16].iter().map(|b| format!("{b:02x}")).collect();

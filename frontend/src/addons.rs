@@ -43,19 +43,17 @@ pub fn web_links(term: &Terminal) {
 
 /// Runs `activate` on `term` at once if its addon's global is there, else after the script
 /// that `meta` names has run. A script that fails to load leaves the terminal without it.
-fn activate_soon(term: &Terminal, meta: &str, activate: fn(&Terminal) -> Result<(), JsValue>) {
+fn activate_soon(
+    term: &Terminal,
+    meta: &'static str,
+    activate: fn(&Terminal) -> Result<(), JsValue>,
+) {
     if activate(term).is_ok() {
         return;
     }
-    let Some(src) = meta_content(meta) else {
-        return;
-    };
-    let loading = script(&src);
     let term = term.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        if JsFuture::from(loading).await.is_ok() {
-            let _ = activate(&term);
-        }
+        let _ = loaded(meta, || activate(&term)).await;
     });
 }
 
